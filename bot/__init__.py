@@ -1,0 +1,1 @@
+"""The Discord front of insight-recall: client, one package per feature, views and rendering."""

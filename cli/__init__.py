@@ -1,0 +1,1 @@
+"""The `insight-recall` command line."""

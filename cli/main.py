@@ -1,0 +1,283 @@
+"""`insight-recall`: the command line, a thin front over ``store`` like the bot.
+
+Each command reads settings, loads the embedding model and opens the store once, does one thing,
+and prints either a human view or (with --json) one JSON document that scripts and benchmarks read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from cli import render
+from cli.resources import open_store, sample_briefs_dir
+from config.settings import ConfigError, Settings, load_settings
+from store.errors import StoreError
+from store.export import export_saved
+
+T = TypeVar("T")
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _settings(context: click.Context) -> Settings:
+    return context.obj["settings"]  # type: ignore[no-any-return]
+
+
+def _run(coroutine: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except StoreError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        human()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+@click.pass_context
+def cli(context: click.Context, verbose: bool) -> None:
+    """Recall podcast-brief insights by meaning, from the command line or Discord."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "filelock"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    context.obj = {"settings": settings}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def ingest(context: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Add briefs (.txt/.md), emails (.eml/.mbox), JSON Lines or notes; folders are walked."""
+
+    async def work() -> dict[str, Any]:
+        async with await open_store(_settings(context)) as store:
+            with render.progress_bar("ingesting", enabled=not as_json) as advance:
+                report = await store.ingest_paths(paths, progress=advance)
+        return report.as_dict()
+
+    report = _run(work())
+    _emit(as_json, report, lambda: render.ingest_report(report))
+    if report["failed"]:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-k", "count", type=click.IntRange(1, 50), default=None, help="How many results (default: INSIGHT_RESULT_COUNT).")
+@click.option("--queries-file", type=click.File("r", encoding="utf-8"), help="Answer one query per line (JSON Lines out).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def search(context: click.Context, query: str | None, count: int | None, queries_file: Any, as_json: bool) -> None:
+    """Find the insights closest in meaning to QUERY, each with its related insights."""
+    if (query is None) == (queries_file is None):
+        raise click.UsageError('give a QUERY or --queries-file FILE (one of them), e.g. insight-recall search "custom AI chips"')
+
+    async def one() -> dict[str, Any]:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            return (await store.search(query or "", count)).as_dict()
+
+    async def many() -> None:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            for line in queries_file:
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    answer: dict[str, Any] = (await store.search(text, count)).as_dict()
+                except StoreError as error:
+                    answer = {"query": text, "error": str(error), "results": []}
+                click.echo(json.dumps(answer, ensure_ascii=False))
+
+    if queries_file is not None:
+        _run(many())
+        return
+    result = _run(one())
+    _emit(as_json, result, lambda: render.search_result(result))
+
+
+@cli.command()
+@click.argument("insight_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def related(context: click.Context, insight_id: str, as_json: bool) -> None:
+    """Show one insight with all its related insights."""
+
+    async def work() -> dict[str, Any]:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            return (await store.related(insight_id)).as_dict()
+
+    hit = _run(work())
+    _emit(as_json, hit, lambda: render.search_result({"query": None, "results": [hit]}))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats(context: click.Context, as_json: bool) -> None:
+    """Counts of insights, briefs, links and saved items."""
+
+    async def work() -> dict[str, Any]:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            return await store.stats()
+
+    counts = _run(work())
+    _emit(as_json, counts, lambda: render.key_values(counts))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def reindex(context: click.Context, as_json: bool) -> None:
+    """Rebuild the Chroma index (and SQLite's word index) from the SQL database."""
+
+    async def work() -> int:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            with render.progress_bar("reindexing", enabled=not as_json) as advance:
+                return await store.reindex(progress=advance)
+
+    indexed = _run(work())
+    _emit(as_json, {"indexed": indexed}, lambda: click.echo(f"reindexed {indexed} insights"))
+
+
+@cli.group()
+def saved() -> None:
+    """A person's saved insights (the same lists the bot's Save buttons fill)."""
+
+
+def _user_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--user", "user_id", required=True, help="The person's id (a Discord user id).")(function)
+
+
+@saved.command("add")
+@_user_option
+@click.argument("insight_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def saved_add(context: click.Context, user_id: str, insight_id: str, as_json: bool) -> None:
+    """Save an insight to a person's list (saving twice keeps one)."""
+
+    async def work() -> bool:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            return await store.saved.save(user_id, insight_id.strip().lower())
+
+    added = _run(work())
+    _emit(as_json, {"saved": added, "already_saved": not added}, lambda: click.echo("saved" if added else "already saved"))
+
+
+@saved.command("remove")
+@_user_option
+@click.argument("insight_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def saved_remove(context: click.Context, user_id: str, insight_id: str, as_json: bool) -> None:
+    """Remove an insight from a person's list."""
+
+    async def work() -> bool:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            return await store.saved.remove(user_id, insight_id.strip().lower())
+
+    removed = _run(work())
+    _emit(as_json, {"removed": removed}, lambda: click.echo("removed" if removed else "it was not in the list"))
+
+
+@saved.command("list")
+@_user_option
+@click.option("--page", type=click.IntRange(1), default=1)
+@click.option("--per-page", type=click.IntRange(1, 100), default=10)
+@click.option("--search", "query", default=None, help="Only items whose text has these words.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def saved_list(context: click.Context, user_id: str, page: int, per_page: int, query: str | None, as_json: bool) -> None:
+    """A person's saved insights, newest first."""
+
+    async def work() -> dict[str, Any]:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            if query is not None:
+                items = await store.saved.search(user_id, query, limit=per_page)
+                return {"page": 1, "pages": 1, "total": len(items), "items": [render.saved_item(item) for item in items]}
+            listing = await store.saved.list(user_id, page=page, per_page=per_page)
+            return {
+                "page": listing.page,
+                "pages": listing.pages,
+                "total": listing.total,
+                "items": [render.saved_item(item) for item in listing.items],
+            }
+
+    listing = _run(work())
+    _emit(as_json, listing, lambda: render.saved_listing(listing))
+
+
+@saved.command("export")
+@_user_option
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write to this file instead of stdout.")
+@click.pass_context
+def saved_export(context: click.Context, user_id: str, fmt: str, output: Path | None) -> None:
+    """Export a person's saved list as Markdown, CSV or JSON."""
+
+    async def work() -> tuple[str, bytes]:
+        async with await open_store(_settings(context), reconcile=False) as store:
+            return export_saved(await store.saved.all_items(user_id), fmt)  # type: ignore[arg-type]
+
+    _filename, body = _run(work())
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(body)
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.option("--query", default="how can we cut the cost of running AI models?", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def demo(context: click.Context, query: str, as_json: bool) -> None:
+    """Load the bundled sample briefs and answer a sample search: the quick start's main job."""
+
+    async def work() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with await open_store(_settings(context)) as store:
+            report = await store.ingest_paths([sample_briefs_dir()])
+            result = await store.search(query)
+            return report.as_dict(), result.as_dict()
+
+    report, result = _run(work())
+    if as_json:
+        click.echo(json.dumps({"ingest": report, "search": result}, ensure_ascii=False))
+        return
+    render.ingest_report(report)
+    click.echo()
+    render.search_result(result)
+
+
+def main() -> None:
+    cli(prog_name="insight-recall")
+
+
+if __name__ == "__main__":
+    main()

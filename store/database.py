@@ -1,0 +1,81 @@
+"""Opening the SQL database once at start-up, with the settings each dialect needs to be safe under
+concurrent use, and creating the schema (including the dialect's lexical index) if it is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from store.errors import StoreUnavailable
+from store.schema import SCHEMA_VERSION, metadata, schema_info
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def create_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+async def initialise(engine: AsyncEngine) -> None:
+    """Creates what is missing and records the schema version, so that a later release can tell
+    which upgrade steps an existing database needs."""
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+            await _create_lexical_index(connection)
+            current = (await connection.execute(select(schema_info.c.value).where(schema_info.c.key == "version"))).scalar()
+            if current is None:
+                await connection.execute(schema_info.insert().values(key="version", value=str(SCHEMA_VERSION)))
+            elif int(current) > SCHEMA_VERSION:
+                raise StoreUnavailable(
+                    f"the database was written by a newer insight-recall (schema {current}, this one knows {SCHEMA_VERSION}): upgrade insight-recall"
+                )
+    except StoreUnavailable:
+        raise
+    except OSError as error:
+        raise StoreUnavailable(f"cannot open the database: {error}") from error
+
+
+async def _create_lexical_index(connection: AsyncConnection) -> None:
+    if connection.dialect.name == "sqlite":
+        await connection.execute(
+            text(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS insights_fts USING fts5("
+                "insight_id UNINDEXED, body, tokenize='porter unicode61 remove_diacritics 2')"
+            )
+        )
+    elif connection.dialect.name == "postgresql":
+        await connection.execute(
+            text(
+                "ALTER TABLE insights ADD COLUMN IF NOT EXISTS search_vector tsvector "
+                "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"
+            )
+        )
+        await connection.execute(text("CREATE INDEX IF NOT EXISTS ix_insights_search ON insights USING GIN (search_vector)"))
+    else:
+        raise StoreUnavailable(f"unsupported database dialect {connection.dialect.name}: use SQLite or PostgreSQL")

@@ -1,0 +1,148 @@
+"""The Chroma collection that indexes insight embeddings by insight id.
+
+Chroma holds only ids and vectors: texts, sources and relations live in SQL, so this index can be
+dropped and rebuilt at any time. Every call here is blocking; the store runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import numpy as np
+
+from store.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Chroma caps how many records one add/get may carry; staying well under keeps large reindexes safe.
+WRITE_BATCH = 2000
+UNAVAILABLE = "the insight store is unavailable, try again shortly"
+
+
+def _telemetry_off() -> Any:
+    os.environ["ANONYMIZED_TELEMETRY"] = "False"
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def open_chroma_client(chroma_url: str | None, chroma_dir: Path) -> Any:
+    """One client for the life of the process: embedded in ``chroma_dir``, or a Chroma server."""
+    import chromadb
+
+    settings = _telemetry_off()
+    if chroma_url:
+        parsed = urlparse(chroma_url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        try:
+            return chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=port, ssl=parsed.scheme == "https", settings=settings)
+        except Exception as error:  # noqa: BLE001 - any failure to reach the server means the same to a user
+            raise StoreUnavailable(f"cannot reach the Chroma server at {chroma_url}: {error}") from error
+    chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    import httpx
+
+    try:
+        yield
+    except (httpx.TransportError, ConnectionError, TimeoutError) as error:
+        raise StoreUnavailable(UNAVAILABLE) from error
+
+
+class VectorIndex:
+    def __init__(self, client: Any, collection_name: str, model_name: str, dimension: int) -> None:
+        self._client = client
+        self._name = collection_name
+        self._model_name = model_name
+        self._dimension = dimension
+        self._collection = self._open()
+
+    def _open(self) -> Any:
+        with _reachable():
+            collection = self._client.get_or_create_collection(
+                self._name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine", "ef_search": 64}},
+                metadata={"model": self._model_name, "dimension": self._dimension},
+            )
+        built_with = (collection.metadata or {}).get("model")
+        if built_with and built_with != self._model_name:
+            log.warning(
+                "the Chroma collection %r was built with model %r but %r is configured; run `insight-recall reindex`",
+                self._name,
+                built_with,
+                self._model_name,
+            )
+            self.needs_rebuild = True
+        else:
+            self.needs_rebuild = False
+        return collection
+
+    def _call(self, operation: Callable[[], T]) -> T:
+        with _reachable():
+            return operation()
+
+    def count(self) -> int:
+        return self._call(self._collection.count)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        for start in range(0, len(ids), WRITE_BATCH):
+            chunk_ids = list(ids[start : start + WRITE_BATCH])
+            chunk_vectors = vectors[start : start + WRITE_BATCH]
+            self._call(lambda: self._collection.upsert(ids=chunk_ids, embeddings=chunk_vectors))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), WRITE_BATCH):
+            chunk = list(ids[start : start + WRITE_BATCH])
+            self._call(lambda: self._collection.delete(ids=chunk))
+
+    def query(self, vectors: np.ndarray, limit: int) -> list[list[tuple[str, float]]]:
+        """Nearest ids for each vector with cosine similarity (Chroma reports cosine distance)."""
+        if len(vectors) == 0:
+            return []
+        available = self.count()
+        if available == 0:
+            return [[] for _ in range(len(vectors))]
+        n_results = min(limit, available)
+        answer = self._call(lambda: self._collection.query(query_embeddings=vectors, n_results=n_results, include=["distances"]))
+        return [
+            [(found_id, 1.0 - float(distance)) for found_id, distance in zip(ids, distances, strict=True)]
+            for ids, distances in zip(answer["ids"], answer["distances"], strict=True)
+        ]
+
+    def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        answer = self._call(lambda: self._collection.get(ids=list(ids), include=["embeddings"]))
+        return {found_id: np.asarray(vector, dtype=np.float32) for found_id, vector in zip(answer["ids"], answer["embeddings"], strict=True)}
+
+    def all_ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = 0
+        while True:
+            page = self._call(lambda: self._collection.get(include=[], limit=WRITE_BATCH * 5, offset=offset))
+            found.update(page["ids"])
+            if len(page["ids"]) < WRITE_BATCH * 5:
+                return found
+            offset += len(page["ids"])
+
+    def recreate(self) -> None:
+        """Drops the collection and makes an empty one, for a full rebuild from SQL."""
+        with _reachable():
+            try:
+                self._client.delete_collection(self._name)
+            except Exception as error:  # noqa: BLE001 - a missing collection is what we want anyway
+                log.debug("delete_collection(%s): %s", self._name, error)
+        self._collection = self._open()
+        self.needs_rebuild = False

@@ -275,6 +275,16 @@ def demo(context: click.Context, query: str, as_json: bool) -> None:
     render.search_result(result)
 
 
+def _register_feature_commands() -> None:
+    from cli import bench_commands, bot_commands, digest_commands
+
+    for module in (bot_commands, digest_commands, bench_commands):
+        module.register(cli)
+
+
+_register_feature_commands()
+
+
 def main() -> None:
     cli(prog_name="insight-recall")
 

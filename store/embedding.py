@@ -72,6 +72,14 @@ class SentenceTransformerEmbedder:
     def dimension(self) -> int:
         return self._dimension
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Whole words the model's tokenizer knows; search treats others as names."""
+        tokenizer = getattr(self._model, "tokenizer", None)
+        if tokenizer is None or not hasattr(tokenizer, "get_vocab"):
+            return frozenset()
+        return frozenset(word for word in tokenizer.get_vocab() if word.isalnum())
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)

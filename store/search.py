@@ -61,7 +61,17 @@ def rare_cap(total: int) -> int:
 
 
 class Searcher:
-    def __init__(self, repository: InsightRepository, index: VectorIndex, encoder: QueryEncoder, tuning: SearchTuning) -> None:
+    def __init__(
+        self,
+        repository: InsightRepository,
+        index: VectorIndex,
+        encoder: QueryEncoder,
+        tuning: SearchTuning,
+        vocabulary: frozenset[str] | None = None,
+    ) -> None:
+        """``vocabulary`` is the words the embedding model knows whole; a rare query word outside
+        it is one the dense ranking is likely to blur, so the lexical ranking speaks for it."""
+        self._vocabulary = vocabulary
         self._repository = repository
         self._index = index
         self._encoder = encoder
@@ -95,7 +105,7 @@ class Searcher:
                 similarity[found] = float(np.dot(stored_vector, vector))
 
         texts = await self._repository.texts(set(similarity) | set(lexical_ids))
-        matched = {found: _matched(texts.get(found, ""), rare) for found in lexical_ids}
+        matched = {found: _matched_names(texts.get(found, ""), rare, self._vocabulary) for found in lexical_ids}
         fused: dict[str, float] = {}
         for rank, (found, _score) in enumerate(dense, start=1):
             fused[found] = fused.get(found, 0.0) + 1.0 / (RRF_K + rank)
@@ -182,6 +192,23 @@ class Searcher:
         self._total_hint = 0
 
 
-def _matched(text: str, rare: set[str]) -> tuple[str, ...]:
-    lowered = text.lower()
-    return tuple(sorted(term for term in rare if re.search(rf"\b{re.escape(term)}", lowered)))
+def _matched_names(text: str, rare: set[str], vocabulary: frozenset[str] | None) -> tuple[str, ...]:
+    """The rare query words that this text contains as names: words the model does not know whole,
+    words with digits, or words written with a capital inside a sentence. Rarity alone is not
+    enough: in a small store every ordinary word ("cost") is rare."""
+    names: list[str] = []
+    for term in sorted(rare):
+        occurrences = list(re.finditer(rf"\b{re.escape(term)}", text, re.IGNORECASE))
+        if not occurrences:
+            continue
+        unknown_to_model = vocabulary is not None and term not in vocabulary
+        if unknown_to_model or any(character.isdigit() for character in term) or any(_capitalised_mid_sentence(text, found.start()) for found in occurrences):
+            names.append(term)
+    return tuple(names)
+
+
+def _capitalised_mid_sentence(text: str, start: int) -> bool:
+    if not text[start].isupper():
+        return False
+    before = text[:start].rstrip()
+    return bool(before) and before[-1] not in ".!?:;\"'(\u201c"

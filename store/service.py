@@ -61,7 +61,11 @@ class InsightStore:
         self.encoder = QueryEncoder(embedder)
         self.saved = SavedLists(engine)
         self.searcher = Searcher(
-            self.repository, index, self.encoder, SearchTuning(min_score=settings.min_score, related_count=settings.related_count)
+            self.repository,
+            index,
+            self.encoder,
+            SearchTuning(min_score=settings.min_score, related_count=settings.related_count),
+            vocabulary=getattr(embedder, "vocabulary", None) or None,
         )
         self.ingestor = Ingestor(self.repository, index, embedder, settings.same_idea_threshold)
         self._lock = lock

@@ -254,7 +254,7 @@ def saved_export(context: click.Context, user_id: str, fmt: str, output: Path | 
 
 
 @cli.command()
-@click.option("--query", default="how can we cut the cost of running AI models?", show_default=True)
+@click.option("--query", default="how do companies cut the cost of inference?", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def demo(context: click.Context, query: str, as_json: bool) -> None:

@@ -26,7 +26,7 @@ from store.vector_index import VectorIndex
 MAX_QUERY_CHARS = 1000
 RRF_K = 60
 RARE_WEIGHT = 3.0
-COMMON_WEIGHT = 0.5
+COMMON_WEIGHT = 0.3
 MAX_EXPLICIT_RELATED = 25
 _WORD = re.compile(r"[^\W_][\w'.-]*[^\W_]|[^\W_]", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -194,7 +194,7 @@ class Searcher:
 
 def _matched_names(text: str, rare: set[str], vocabulary: frozenset[str] | None) -> tuple[str, ...]:
     """The rare query words that this text contains as names: words the model does not know whole,
-    words with digits, or words written with a capital inside a sentence. Rarity alone is not
+    words with digits, or Titlecase words inside a sentence. Rarity alone is not
     enough: in a small store every ordinary word ("cost") is rare."""
     names: list[str] = []
     for term in sorted(rare):
@@ -208,7 +208,10 @@ def _matched_names(text: str, rare: set[str], vocabulary: frozenset[str] | None)
 
 
 def _capitalised_mid_sentence(text: str, start: int) -> bool:
-    if not text[start].isupper():
+    """A Titlecase word inside a sentence ("company Zyphra", "Dylan Patel"); acronyms such as "AI"
+    are left out because they are common words written in capitals."""
+    word = re.match(r"\w+", text[start:])
+    if word is None or not word.group().istitle() or word.group().isupper():
         return False
     before = text[:start].rstrip()
     return bool(before) and before[-1] not in ".!?:;\"'(\u201c"

@@ -1,0 +1,131 @@
+"""The command line as a user runs it: JSON shapes, exit codes and messages. The fake embedder
+stands in for the model, through the same seam the real start-up uses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli.resources as cli_resources
+from cli.main import cli as command_line
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(cli_resources, "build_embedder", lambda _settings: embedder)
+    monkeypatch.setenv("INSIGHT_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(command_line, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def test_ingest_twice_reports_21_then_0_added(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("ingest", str(shared_briefs), "--json")
+    assert code == 0
+    assert json.loads(out) == {"added": 21, "merged": 1, "unchanged": 0, "failed": [], "problems": []}
+    code, out, _ = run("ingest", str(shared_briefs), "--json")
+    assert json.loads(out)["added"] == 0 and json.loads(out)["unchanged"] == 22
+
+
+def test_ingest_exits_1_and_names_the_failed_file(run, tmp_path: Path, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    code, out, _ = run("ingest", str(shared_briefs), str(broken), "--json")
+    report = json.loads(out)
+    assert code == 1
+    assert report["added"] == 21
+    assert [failure["path"] for failure in report["failed"]] == [str(broken)]
+    assert report["failed"][0]["error"]
+
+
+def test_search_json_shape_and_empty_results(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(shared_briefs))
+    code, out, _ = run("search", "Zyphra hidden dimension GPUs", "-k", "2", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["query"] == "Zyphra hidden dimension GPUs"
+    first = payload["results"][0]
+    assert set(first) >= {"id", "text", "score", "sources", "related"}
+    assert "Zyphra" in first["text"]
+    assert all(set(related) == {"id", "text", "reason", "score"} for related in first["related"])
+    assert {related["reason"] for related in first["related"]} <= {"brief", "same-idea", "similar"}
+
+    code, out, _ = run("search", "sourdough hydration for rye loaves", "--json")
+    assert code == 0 and json.loads(out)["results"] == []
+    code, out, _ = run("search", "sourdough hydration for rye loaves")
+    assert "No good match" in out
+
+
+def test_search_queries_file_answers_one_line_each(run, shared_briefs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(shared_briefs))
+    queries = tmp_path / "queries.txt"
+    queries.write_text("custom chips\n\nZyphra\n   \n", encoding="utf-8")
+    code, out, _ = run("search", "--queries-file", str(queries))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [line["query"] for line in lines] == ["custom chips", "Zyphra"]
+
+
+def test_search_needs_a_query_or_a_file(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("search")
+    assert code == 2
+    assert "--queries-file" in err
+
+
+def test_empty_query_is_a_clear_error_not_a_traceback(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("search", "   ")
+    assert code == 1
+    assert err.startswith("error: the query is empty")
+
+
+def test_related_stats_and_reindex(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(shared_briefs))
+    hit = json.loads(run("search", "Zyphra", "--json")[1])["results"][0]
+    code, out, _ = run("related", hit["id"], "--json")
+    assert code == 0 and json.loads(out)["id"] == hit["id"]
+    code, _, err = run("related", "ffffffffffffffff")
+    assert code == 1 and "no insight has the id" in err
+    stats = json.loads(run("stats", "--json")[1])
+    assert (stats["insights"], stats["indexed"], stats["briefs"]) == (21, 21, 2)
+    assert json.loads(run("reindex", "--json")[1]) == {"indexed": 21}
+
+
+def test_saved_add_list_remove_export(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(shared_briefs))
+    hit = json.loads(run("search", "Zyphra", "--json")[1])["results"][0]
+    assert json.loads(run("saved", "add", "--user", "42", hit["id"], "--json")[1]) == {"saved": True, "already_saved": False}
+    assert json.loads(run("saved", "add", "--user", "42", hit["id"], "--json")[1])["already_saved"] is True
+    listing = json.loads(run("saved", "list", "--user", "42", "--json")[1])
+    assert listing["total"] == 1 and listing["items"][0]["id"] == hit["id"]
+    assert json.loads(run("saved", "list", "--user", "43", "--json")[1])["total"] == 0
+    exported = run("saved", "export", "--user", "42", "--format", "csv")[1]
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [row["insight_id"] for row in rows] == [hit["id"]]
+    assert json.loads(run("saved", "remove", "--user", "42", hit["id"], "--json")[1]) == {"removed": True}
+    assert json.loads(run("saved", "list", "--user", "42", "--json")[1])["total"] == 0
+
+
+def test_bad_configuration_names_the_variable(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INSIGHT_RESULT_COUNT", "50")
+    code, _, err = run("stats")
+    assert code == 2
+    assert "INSIGHT_RESULT_COUNT" in err
+
+
+def test_demo_loads_the_samples_and_answers(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("demo", "--json")
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["ingest"]["added"] == 27
+    assert payload["search"]["query"]

@@ -151,6 +151,19 @@ def test_boilerplate_and_footer_around_the_brief_are_skipped() -> None:
     assert brief.related == ("Related one.", "Related two mentions that people unsubscribe when emails are long.")
 
 
+def test_text_before_the_service_header_is_not_the_main_insight() -> None:
+    """A forwarded brief: the forwarder's note and the forwarded-message block come first."""
+    body = "Look at this one!\n\n---------- Forwarded message ---------\nFrom: Briefs <b@example.com>\nSubject: Brief\n\n" + _sample()
+    parsed = parse_email_bytes(_email(body + "\n\n-- \nMe", cte=None).as_bytes(), "fwd.eml")
+    main, related = _expected()
+    assert [(brief.main, list(brief.related)) for brief in parsed] == [(main, related)]
+
+
+def test_header_line_repeated_as_a_footer_link_does_not_hide_the_main() -> None:
+    text = HEADER + "The main insight.\n\n[Get your free personalized podcast brief](https://example.com)"
+    assert parse_brief_text(text, BriefSource("brief", "x")).main == "The main insight."
+
+
 def test_headers_only_brief_is_an_error() -> None:
     with pytest.raises(ParseError, match="no insights found"):
         parse_bytes(HEADER.encode(), "brief.txt")
@@ -350,7 +363,11 @@ def test_iter_input_files_reports_unreadable_folders(tmp_path: Path) -> None:
 
 _NAMES = st.sampled_from(["a.txt", "a.md", "a.eml", "a.mbox", "a.jsonl", "a.bin", "noext"])
 _PIECES = st.sampled_from(
-    ["Related Insights", "## Related Insights", "Get your free personalized podcast brief", "", "", "- ", "```", "# ", "---", "From x y 2024", "Unsubscribe", '{"text": "t"}', "Subject: s", "Content-Type: text/html", "Content-Transfer-Encoding: base64", "<p>x</p>"]
+    [
+        "Related Insights", "## Related Insights", "Get your free personalized podcast brief", "", "", "- ", "```", "# ", "---",
+        "From x y 2024", "Unsubscribe", '{"text": "t"}', "Subject: s", "Content-Type: text/html", "Content-Transfer-Encoding: base64",
+        "<p>x</p>",
+    ]
 )
 _TEXTS = st.one_of(st.text(), st.lists(st.one_of(_PIECES, st.text(max_size=20)), max_size=25).map("\n".join))
 

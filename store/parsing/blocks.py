@@ -14,7 +14,7 @@ from store.parsing.decode import is_blank
 from store.text import clean_text
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
-_ATX_HEADING = re.compile(r"^#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_ATX_HEADING = re.compile(r"#{1,6}(?:[ \t]+|$)")
 _RULE = re.compile(r"^(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|={3,})$")
 # Up to three digits so that a line opening with a year ("2024. ...") stays text.
 _BULLET = re.compile(r"^(?:[-*+\u2022\u2023\u25e6\u25aa]|\d{1,3}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
@@ -83,7 +83,7 @@ def split_blocks(lines: Iterable[str]) -> list[Block]:
         heading = _ATX_HEADING.match(line)
         if heading:
             flush()
-            blocks.append(Block((heading.group(1) or "",), heading=True))
+            blocks.append(Block((_heading_title(line[heading.end() :]),), heading=True))
             continue
         bullet = _BULLET.match(line)
         if bullet:
@@ -94,6 +94,15 @@ def split_blocks(lines: Iterable[str]) -> list[Block]:
         blocks.append(Block(tuple(code), code=True))
     flush()
     return blocks
+
+
+def _heading_title(rest: str) -> str:
+    """The title without an optional closing run of "#" (done in code: as a regex it backtracks)."""
+    title = rest.strip()
+    without_closing = title.rstrip("#")
+    if without_closing != title and (not without_closing or without_closing[-1] in " \t"):
+        return without_closing.strip()
+    return title
 
 
 def _reads_like_title(line: str) -> bool:

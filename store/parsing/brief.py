@@ -18,10 +18,13 @@ from store.parsing.decode import EMPTY_MESSAGE, is_blank, split_lines
 from store.parsing.errors import ParseError
 from store.text import clean_text
 
+# Matched against the stripped line, so no leading or trailing whitespace is left for the pattern to
+# backtrack over (a long run of spaces would otherwise make it quadratic).
 RELATED_HEADING = re.compile(
-    r"^[ \t>]*(?:#{1,6}[ \t]*)?[*_]{0,3}[ \t]*related[ \t]+insights[ \t]*(?:\(\d+\))?[ \t]*:?[ \t]*[*_]{0,3}[ \t]*:?[ \t]*#*[ \t]*$",
+    r"(?:>[ \t]*)*(?:#{1,6}[ \t]*)?[*_]{0,3}related[ \t]+insights(?:[ \t]*\(\d+\))?[ \t]*:?[*_]{0,3}:?(?:[ \t]*#+)?",
     re.IGNORECASE,
 )
+_HEADING_MAX_CHARS = 80
 
 
 def _patterns(*sources: str) -> re.Pattern[str]:
@@ -69,14 +72,17 @@ FOOTER_START = _patterns(
 FOOTER = _patterns(FOOTER_START.pattern, r".{0,60}\bunsubscribe\b.{0,60}")
 
 _ANY_BOILERPLATE = _patterns(BRIEF_HEADER.pattern, GENERIC_BOILERPLATE.pattern, FOOTER.pattern)
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
+# Boilerplate is short; a longer line is content, and skipping it keeps every pattern cheap.
+_BOILERPLATE_MAX_CHARS = 1000
 _URL = re.compile(r"<?https?://\S+>?")
-_EDGE = " \t*_~`|:\u00b7\u2022-"
+_EDGE = " \t#>*_~`|:\u00b7\u2022-"
 _PREVIEW_CHARS = 60
 
 
 def is_related_heading(line: str) -> bool:
-    return bool(RELATED_HEADING.match(line))
+    stripped = line.strip()
+    return len(stripped) <= _HEADING_MAX_CHARS and RELATED_HEADING.fullmatch(stripped) is not None
 
 
 def looks_like_brief(text: str) -> bool:
@@ -89,7 +95,7 @@ def looks_like_brief(text: str) -> bool:
 
 def is_boilerplate_line(line: str) -> bool:
     """A line that is only a link or decoration counts too: newsletters print bare tracking URLs."""
-    if not _plain(line):
+    if len(line) <= _BOILERPLATE_MAX_CHARS and not _plain(line):
         return not is_blank(line)
     return _matches(_ANY_BOILERPLATE, line)
 
@@ -108,7 +114,8 @@ def starts_footer(block: Block) -> bool:
 
 
 def parse_brief_text(text: str, source: BriefSource, *, problems: list[str] | None = None) -> ParsedBrief:
-    """The main insight is the first paragraph that is not boilerplate.
+    """The main insight is the first paragraph that is not boilerplate (after the service's header
+    lines when they are present).
 
     Any further paragraphs before "Related Insights" are left out and described in ``problems``
     rather than guessed at: joining them or taking the last one would store a wrong insight
@@ -119,6 +126,9 @@ def parse_brief_text(text: str, source: BriefSource, *, problems: list[str] | No
     heading_at = next((index for index, line in enumerate(lines) if is_related_heading(line)), None)
     head = lines if heading_at is None else lines[:heading_at]
     tail = [] if heading_at is None else lines[heading_at + 1 :]
+    # The service's header sits right above the main insight, so whatever precedes it (a note
+    # added when forwarding, the forwarded-message block) belongs to the envelope, not the brief.
+    head = head[_after_service_header(head) :]
 
     candidates = _head_paragraphs(split_blocks(head))
     related = _related_paragraphs(split_blocks(tail))
@@ -137,6 +147,24 @@ def parse_brief_text(text: str, source: BriefSource, *, problems: list[str] | No
             f" (left out: {_preview(extra[0])!r})"
         )
     return ParsedBrief(source=source, main=main, related=tuple(related))
+
+
+def _after_service_header(lines: Sequence[str]) -> int:
+    """Index just past the first group of header lines (blank and boilerplate lines may sit between
+    them); only the first group, because newsletters repeat the same line as a footer link."""
+    start = next((index for index, line in enumerate(lines) if _matches(BRIEF_HEADER, line)), None)
+    if start is None:
+        return 0
+    end = start
+    for index in range(start + 1, len(lines)):
+        line = lines[index]
+        if is_blank(line):
+            continue
+        if not is_boilerplate_line(line):
+            break
+        if _matches(BRIEF_HEADER, line):
+            end = index
+    return end + 1
 
 
 def _head_paragraphs(blocks: Sequence[Block]) -> list[str]:
@@ -190,5 +218,7 @@ def _plain(line: str) -> str:
 
 
 def _matches(pattern: re.Pattern[str], line: str) -> bool:
+    if len(line) > _BOILERPLATE_MAX_CHARS:
+        return False
     plain = _plain(line)
     return bool(plain) and pattern.fullmatch(plain) is not None

@@ -1,8 +1,8 @@
 """Emails (.eml) and mailboxes (.mbox) holding podcast briefs, forwarded or saved from a mail client.
 
-The stdlib parser with ``policy.default`` undoes quoted-printable, base64, charsets and CRLF; what
-is left here is picking the body, recognising where the brief starts and ends, and turning the
-malformed input that real mailboxes contain into a per-message problem instead of a crash.
+The stdlib parser with (a bounded) ``policy.default`` undoes quoted-printable, base64, charsets and
+CRLF; what is left here is picking the body, recognising where the brief starts and ends, and
+turning the malformed input that real mailboxes contain into a per-message problem, not a crash.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import email
 import email.utils
 import re
-from email import policy
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 
 from store.model import BriefSource, ParsedBrief
 from store.parsing.blocks import Block, split_blocks
@@ -28,13 +28,26 @@ _REPLY_HEADER = re.compile(r"^on .{5,200} wrote:\s*$", re.IGNORECASE)
 _MBOX_FROM = b"From "
 _MBOX_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 _REPORTED_IN_ERROR = 3
+_HEADER_VALUE_MAX_CHARS = 8192
+
+
+class _BoundedPolicy(EmailPolicy):
+    """``policy.default`` with header values cut to a sane length before they are parsed: the stdlib
+    header parser is superlinear, so one huge Subject in an upload could stall the bot for minutes.
+    Real headers that the parse reads (Subject, Date, Message-ID, Content-*) are far shorter."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return super().header_fetch_parse(name, value[:_HEADER_VALUE_MAX_CHARS])  # type: ignore[no-any-return]
+
+
+_POLICY = _BoundedPolicy()
 
 
 def parse_email_bytes(data: bytes, origin: str, *, problems: list[str] | None = None) -> list[ParsedBrief]:
     """One message: a brief if it has a brief's structure, otherwise one insight per paragraph.
 
-    ``origin`` names the file; each insight's origin becomes ``<origin>#<Message-ID>`` so that the
-    same email ingested from two folders is recognised as one source.
+    ``origin`` names the file; each insight's origin becomes ``<origin>#<Message-ID>`` (or
+    ``#<position>`` without one) so that a person can trace it to one message of many.
     """
     check_size(len(data))
     if not data.strip():
@@ -88,7 +101,7 @@ def split_mbox(data: bytes) -> list[bytes]:
 
 def _load(data: bytes) -> Message:
     try:
-        return email.message_from_bytes(data, policy=policy.default)
+        return email.message_from_bytes(data, policy=_POLICY)
     except Exception:  # The parser is lenient, but not proven never to raise on hostile input.
         raise ParseError("not a readable email: save the message from your mail client as .eml and ingest again") from None
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.errors import StoreUnavailable
@@ -35,6 +36,13 @@ def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-unt
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+    # SQLite's own lower() folds ASCII only, so "école" would not find "École"; Python's folds all
+    # of Unicode, the same as PostgreSQL's, which keeps searches alike on both databases.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -57,8 +65,12 @@ async def initialise(engine: AsyncEngine) -> None:
                 )
     except StoreUnavailable:
         raise
-    except OSError as error:
-        raise StoreUnavailable(f"cannot open the database: {error}") from error
+    except (OSError, OperationalError, InterfaceError) as error:
+        # The driver's text can carry the URL with its password, so only its kind is shown.
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise StoreUnavailable(
+            f"cannot open the database ({reason}): check INSIGHT_DATABASE_URL and that the database server is running"
+        ) from error
 
 
 async def _create_lexical_index(connection: AsyncConnection) -> None:

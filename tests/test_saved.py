@@ -466,3 +466,20 @@ def test_export_times_are_utc_iso_8601() -> None:
     moment = datetime(2024, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     (entry,) = json.loads(export_saved([SavedItem("0123456789abcdef", "x", moment)], "json")[1])["items"]
     assert entry["saved_at"] == "2024-03-02T04:30:00+00:00"
+
+
+async def test_search_in_own_list_folds_the_case_of_accented_letters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from store.database import create_engine, initialise
+    from store.saved import SavedLists
+    from store.schema import insights
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/unicode.db")
+    await initialise(engine)
+    async with engine.begin() as connection:
+        await connection.execute(insights.insert().values(id="a" * 16, text="L'École des Mines trains ENGINEERS.", first_seen=datetime.now(timezone.utc)))
+    lists = SavedLists(engine)
+    await lists.save("7", "a" * 16)
+    assert [item.insight_id for item in await lists.search("7", "école engineers")] == ["a" * 16]
+    await engine.dispose()

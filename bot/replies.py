@@ -1,0 +1,66 @@
+"""Answering an interaction the same way from every feature, wherever it is in its life.
+
+Discord gives three seconds for the first answer, and the first answer fixes whether the message
+is public: a follow-up after a public "thinking…" replaces that message and stays public whatever
+flags it asks for. So a private answer (an error, mostly) after a public defer first removes the
+public placeholder; these helpers remember which kind of defer happened to know when.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord.utils import MISSING
+
+from bot.rendering import RenderedMessage, rendered
+
+log = logging.getLogger(__name__)
+
+_PUBLIC_THINKING = "insight_recall.public_thinking"
+
+
+async def defer_thinking(interaction: discord.Interaction[Any], *, ephemeral: bool) -> None:
+    """Acknowledge now, before a store call that may take longer than Discord's three seconds."""
+    if interaction.response.is_done():
+        return
+    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    if not ephemeral and interaction.type is discord.InteractionType.application_command:
+        interaction.extras[_PUBLIC_THINKING] = True
+
+
+async def send(
+    interaction: discord.Interaction[Any],
+    message: RenderedMessage,
+    *,
+    ephemeral: bool,
+    view: discord.ui.View = MISSING,
+    file: discord.File = MISSING,
+) -> discord.Message | None:
+    """The first answer, or a follow-up once the interaction was answered or deferred; returns
+    the message sent when Discord says which one it was (the pagers need it)."""
+    if not interaction.response.is_done():
+        callback = await interaction.response.send_message(
+            content=message.content, embeds=message.embeds, ephemeral=ephemeral, view=view, file=file
+        )
+        resource = callback.resource
+        return resource if isinstance(resource, discord.Message) else None
+    if interaction.extras.pop(_PUBLIC_THINKING, False) and ephemeral:
+        await _remove_public_placeholder(interaction)
+    return await interaction.followup.send(
+        content=message.content, embeds=message.embeds, ephemeral=ephemeral, view=view, file=file, wait=True
+    )
+
+
+async def send_notice(interaction: discord.Interaction[Any], text: str) -> None:
+    """A short private line: refusals, confirmations and errors."""
+    await send(interaction, rendered(text), ephemeral=True)
+
+
+async def _remove_public_placeholder(interaction: discord.Interaction[Any]) -> None:
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        # Already gone, or Discord refused: the private follow-up is sent either way.
+        log.debug("could not remove the public placeholder of interaction %s", interaction.id, exc_info=True)

@@ -1,0 +1,190 @@
+"""Starting and stopping the bot as a process.
+
+The token is checked before anything heavy is imported or loaded, so a wrong token costs a second,
+not a model load. The gateway handshake and the model load then run side by side; commands that
+arrive in between get "starting up". SIGTERM and SIGINT close the gateway first, then the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+from config.settings import DEFAULT_DISCORD_API_BASE, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.client import InsightBot
+    from store.service import InsightStore
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+class TokenRedactor(logging.Filter):
+    """Replaces the token wherever it would appear in a log record, whatever logged it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._token:
+            return True
+        message = record.getMessage()
+        if self._token in message:
+            record.msg = message.replace(self._token, "[token]")
+            record.args = None
+        if record.exc_text and self._token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self._token, "[token]")
+        return True
+
+
+def install_redactor(token: str) -> None:
+    redactor = TokenRedactor(token)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in root.handlers:
+        handler.addFilter(redactor)
+    # discord.py's DEBUG lines carry interaction tokens in URLs; INFO is enough to operate the bot.
+    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger("discord").level))
+
+
+def check_token(settings: Settings) -> str | None:
+    try:
+        return settings.require_discord_token()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+async def point_at_api(settings: Settings, token: str) -> None:
+    """Sends REST calls to the configured base and takes the gateway URL from that same API: the
+    non-sharded client would otherwise connect to Discord's own gateway whatever the REST base."""
+    if settings.discord_api_base == DEFAULT_DISCORD_API_BASE:
+        return
+    import aiohttp
+    import discord
+    import yarl
+
+    discord.http.Route.BASE = settings.discord_api_base
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{settings.discord_api_base}/gateway/bot", headers={"Authorization": f"Bot {token}"}) as response:
+            response.raise_for_status()
+            answer = await response.json(content_type=None)
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(answer["url"])
+    log.info("using the Discord API at %s and its gateway %s", settings.discord_api_base, answer["url"])
+
+
+async def _open_store(settings: Settings) -> InsightStore:
+    from cli.resources import build_embedder
+    from store.service import InsightStore
+
+    embedder = await asyncio.to_thread(build_embedder, settings)
+    return await InsightStore.open(settings, embedder)
+
+
+async def _serve(settings: Settings, token: str) -> int:
+    import discord
+
+    from bot.client import create_bot
+
+    await point_at_api(settings, token)
+    bot = create_bot(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stopping.set)
+
+    store_task = asyncio.create_task(_open_store(settings), name="open-store")
+    bot_task = asyncio.create_task(bot.start(token), name="discord-client")
+    stop_task = asyncio.create_task(stopping.wait(), name="stop-signal")
+    exit_code = EXIT_OK
+    store: InsightStore | None = None
+    try:
+        pending: set[asyncio.Task[object]] = {store_task, bot_task, stop_task}  # type: ignore[assignment]
+        while True:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if store_task in done:
+                if store_task.exception() is not None:
+                    log.error("cannot open the insight store: %s", store_task.exception())
+                    exit_code = EXIT_FAILED
+                    break
+                store = store_task.result()
+                bot.attach_store(store)
+            if bot_task in done:
+                error = bot_task.exception()
+                if isinstance(error, discord.LoginFailure):
+                    print("error: Discord rejected the token (401): reset it in the developer portal", file=sys.stderr)
+                    exit_code = EXIT_FAILED
+                elif error is not None:
+                    log.error("the Discord connection ended: %s", error)
+                    exit_code = EXIT_FAILED
+                break
+            if stop_task in done:
+                log.info("stopping on signal")
+                break
+    finally:
+        await _shutdown(bot, store_task, store)
+        for task in (bot_task, stop_task):
+            task.cancel()
+        await asyncio.gather(bot_task, stop_task, return_exceptions=True)
+    return exit_code
+
+
+async def _shutdown(bot: InsightBot, store_task: asyncio.Task[InsightStore], store: InsightStore | None) -> None:
+    """The gateway first, so no new work arrives; then the store, once its users are gone."""
+    await bot.close()
+    if store is None and not store_task.done():
+        store_task.cancel()
+        try:
+            await store_task
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - abandoned on the way out
+            pass
+    elif store is None and store_task.done() and not store_task.cancelled() and store_task.exception() is None:
+        store = store_task.result()
+    if store is not None:
+        await store.close()
+    log.info("stopped")
+
+
+def run_bot(settings: Settings) -> int:
+    token = check_token(settings)
+    if token is None:
+        return EXIT_CONFIG
+    install_redactor(token)
+    return asyncio.run(_serve(settings, token))
+
+
+async def _sync(settings: Settings, token: str, guild_id: int | None) -> int:
+    import discord
+
+    from bot.client import create_bot
+
+    await point_at_api(settings, token)
+    # The explicit command decides where commands go; start-up's development sync stays out of it.
+    bot = create_bot(settings.model_copy(update={"dev_guild_id": None}))
+    try:
+        await bot.login(token)
+        if guild_id is None:
+            synced = await bot.tree.sync()
+        else:
+            guild = discord.Object(id=guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+        return len(synced)
+    finally:
+        await bot.close()
+
+
+def sync_commands(settings: Settings, guild_id: int | None) -> int:
+    """Returns how many commands were registered; raises LoginFailure for a rejected token."""
+    token = settings.require_discord_token()
+    install_redactor(token)
+    return asyncio.run(_sync(settings, token, guild_id))

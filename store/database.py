@@ -14,6 +14,7 @@ from store.errors import StoreUnavailable
 from store.schema import SCHEMA_VERSION, metadata, schema_info
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SCHEMA_LOCK_KEY = 0x1A51647  # any fixed number; it only has to be the same in every process
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -54,6 +55,10 @@ async def initialise(engine: AsyncEngine) -> None:
     which upgrade steps an existing database needs."""
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Two processes starting at once on a fresh database would both CREATE TABLE; the
+                # loser fails. A transaction-scoped advisory lock makes them take turns.
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             await connection.run_sync(metadata.create_all)
             await _create_lexical_index(connection)
             current = (await connection.execute(select(schema_info.c.value).where(schema_info.c.key == "version"))).scalar()

@@ -14,6 +14,7 @@ from config.settings import Settings
 from store.embedding import Embedder
 from store.service import InsightStore
 from tests.fakes import FakeEmbedder
+from tests.servers import ChromaServer, postgres_url, start_chroma_server
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -65,10 +66,45 @@ def _memory_client() -> object:
     return chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
 
 
-@pytest.fixture(params=["persistent", "memory"])
+@pytest.fixture(scope="session")
+def chroma_server() -> Iterator[ChromaServer]:
+    """One real Chroma server for the session; each test uses its own collection."""
+    server = start_chroma_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def reset_postgres(url: str) -> None:
+    """Each test starts from empty tables; the tests run one at a time against one database."""
+    from store.database import create_engine
+    from store.schema import metadata
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.drop_all)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["persistent", "memory", "server", "postgres"])
 async def store(request: pytest.FixtureRequest, settings: Settings, fake_embedder: FakeEmbedder) -> AsyncIterator[InsightStore]:
-    """The store on real Chroma in both embedded shapes, over real SQLite, with the fake embedder."""
-    client = _memory_client() if request.param == "memory" else None
+    """The store on real Chroma (a persistent directory, in memory, a real server) over real SQLite,
+    and over PostgreSQL when one is reachable, with the fake embedder."""
+    client = None
+    if request.param == "memory":
+        client = _memory_client()
+    elif request.param == "server":
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        settings = settings.model_copy(update={"chroma_url": server.url})
+    elif request.param == "postgres":
+        url = postgres_url()
+        if url is None:
+            pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        await reset_postgres(url)
+        settings = settings.model_copy(update={"database_url": url})
     opened = await InsightStore.open(settings, fake_embedder, chroma_client=client)
     try:
         yield opened

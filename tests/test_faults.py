@@ -110,3 +110,28 @@ async def test_sigkill_between_sql_commit_and_chroma_write_is_repaired_at_start_
     async with await InsightStore.open(settings, fake_embedder) as reopened:
         report = await reopened.ingest_paths([shared_briefs])
         assert report.added == 10 and (await reopened.stats())["indexed"] == 21
+
+
+async def test_a_chroma_server_that_goes_away_is_unavailable_then_recovers_without_restart(
+    settings: Settings, fake_embedder: FakeEmbedder, shared_briefs: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from tests.servers import start_chroma_server
+
+    server = start_chroma_server(tmp_path / "chroma-server")
+    try:
+        remote = settings.model_copy(update={"chroma_url": server.url})
+        async with await InsightStore.open(remote, fake_embedder) as opened:
+            await opened.ingest_paths([shared_briefs])
+            assert (await opened.search("Zyphra", 1)).hits
+            server.kill()
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match="try again shortly"):
+                await opened.search("custom chips for algorithms", 3)
+            assert time.monotonic() - started < 2.5, "must fail within Discord's three seconds"
+            server = start_chroma_server(server.path, server.port)
+            result = await opened.search("Zyphra", 1)
+            assert result.hits and "Zyphra" in result.hits[0].text
+    finally:
+        server.stop()

@@ -1,9 +1,11 @@
-"""Commands of the `insight-recall` line that belong to one feature; `register` adds them to the group."""
+"""Operations commands: `health` (and the benchmark, when present)."""
 
 from __future__ import annotations
 
 import click
 
+from cli.health import health
+
 
 def register(group: click.Group) -> None:
-    """Adds this module's commands to the top-level group."""
+    group.add_command(health)

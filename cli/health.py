@@ -1,0 +1,55 @@
+"""`insight-recall health`: is the store reachable? For container health checks and operators.
+
+It reads the settings and asks the database and Chroma for an answer without loading the model,
+so it costs well under a second and can run every half minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+
+from config.settings import Settings
+
+
+async def check_health(settings: Settings) -> dict[str, str]:
+    from sqlalchemy import text
+
+    from store.database import create_engine
+    from store.vector_index import open_chroma_client
+
+    problems: dict[str, str] = {}
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"; its kind is enough
+        problems["database"] = f"unreachable ({type(error).__name__})"
+    finally:
+        await engine.dispose()
+    if settings.chroma_url:
+        try:
+            client = await asyncio.to_thread(open_chroma_client, settings.chroma_url, settings.chroma_dir)
+            await asyncio.to_thread(client.heartbeat)
+        except Exception as error:  # noqa: BLE001 - as above
+            problems["chroma"] = f"unreachable ({type(error).__name__})"
+    return problems
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def health(context: click.Context, as_json: bool) -> None:
+    """Check that the database and Chroma answer (exit 0) or say which does not (exit 1)."""
+    problems = asyncio.run(check_health(context.obj["settings"]))
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "problems": problems}))
+    elif problems:
+        for part, problem in problems.items():
+            click.echo(f"{part}: {problem}", err=True)
+    else:
+        click.echo("ok")
+    sys.exit(1 if problems else 0)

@@ -1,9 +1,49 @@
-"""Commands of the `insight-recall` line that belong to one feature; `register` adds them to the group."""
+"""`insight-recall digest preview`: the five a digest would post now, from the shell."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from typing import Any
+
 import click
+
+from store.errors import StoreError
+
+
+@click.group()
+def digest() -> None:
+    """The daily top-five digest."""
+
+
+@digest.command()
+@click.option("--guild", "guild_id", default=None, help="Preview for this guild's channel (skips what it already showed).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def preview(context: click.Context, guild_id: str | None, as_json: bool) -> None:
+    """Show, without posting or recording anything, the five insights a digest would post now."""
+    from cli.resources import open_store
+
+    async def work() -> list[dict[str, Any]]:
+        async with await open_store(context.obj["settings"], reconcile=False) as store:
+            return [pick.as_dict() for pick in await store.digests.preview(guild_id)]
+
+    try:
+        picks = asyncio.run(work())
+    except StoreError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({"insights": picks}, ensure_ascii=False))
+        return
+    if not picks:
+        click.echo("Nothing to post: the store is empty, or everything was shown in the last 30 days.")
+    for number, pick in enumerate(picks, start=1):
+        click.secho(f"{number}. [{pick['id']}] score {pick['score']:.2f}{' (resurfaced)' if pick['resurfaced'] else ''}", bold=True)
+        click.echo(f"   {pick['text']}")
+        click.echo(f"   why: {pick['why']}")
 
 
 def register(group: click.Group) -> None:
-    """Adds this module's commands to the top-level group."""
+    group.add_command(digest)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.errors import StoreUnavailable
+import store.digest.schema  # noqa: F401  (registers the digest tables on the shared metadata)
 from store.schema import SCHEMA_VERSION, metadata, schema_info
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import Settings
 from store.database import create_engine, initialise
+from store.digest.service import DigestService
 from store.embedding import Embedder, QueryEncoder
 from store.errors import DataDirectoryLocked, InvalidInput, StoreUnavailable
 from store.ingest import Ingestor
@@ -93,6 +94,7 @@ class InsightStore:
             vocabulary=getattr(embedder, "vocabulary", None) or None,
         )
         self.ingestor = Ingestor(self.repository, index, embedder, settings.same_idea_threshold)
+        self.digests = DigestService(engine, index, settings.same_idea_threshold)
         self._lock = lock
         self._chroma_client = chroma_client
 

@@ -129,3 +129,13 @@ def test_demo_loads_the_samples_and_answers(run) -> None:  # type: ignore[no-unt
     assert code == 0
     assert payload["ingest"]["added"] == 27
     assert payload["search"]["query"]
+
+
+def test_digest_preview_json(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("digest", "preview", "--json")
+    assert code == 0 and json.loads(out) == {"insights": []}
+    run("ingest", str(shared_briefs))
+    code, out, _ = run("digest", "preview", "--guild", "123", "--json")
+    picks = json.loads(out)["insights"]
+    assert code == 0 and len(picks) == 5
+    assert all(set(pick) >= {"id", "text", "score", "why"} for pick in picks)

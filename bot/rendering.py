@@ -232,3 +232,40 @@ __all__ = [
     "source_names",
     "stats",
 ]
+
+
+def digest_message(claim: Any, hits: Sequence[SearchHit], related_cap: int) -> RenderedMessage:
+    """The daily post: five insights with a line or two of what relates to each, and the run's
+    marker, by which a restarted bot recognises a digest it already posted."""
+    embeds = []
+    for number, (pick, hit) in enumerate(zip(claim.picks, hits, strict=True), start=1):
+        embed = hit_embed(hit, number=number, related_cap=related_cap)
+        if pick.resurfaced:
+            embed.title = f"{number}. Insight (resurfaced)"
+        embeds.append(embed)
+    return rendered(f"**Today's top insights**\n-# {claim.marker}", embeds)
+
+
+def digest_preview(picks: Sequence[Any]) -> RenderedMessage:
+    if not picks:
+        return rendered("Nothing to post: the store is empty, or every insight was shown here in the last 30 days.")
+    embed = discord.Embed(title="What the digest would post now", colour=ACCENT)
+    for number, pick in enumerate(picks, start=1):
+        marker = " (resurfaced)" if pick.resurfaced else ""
+        embed.add_field(name=f"{number}. score {pick.score:.2f}{marker}", value=safe(limits.truncate(pick.text, 700)) + f"\n-# {plain(pick.why)}", inline=False)
+    return rendered(None, [embed])
+
+
+def digest_status(status: Any) -> RenderedMessage:
+    config = status.config
+    lines = [
+        f"Channel: <#{config.channel_id}>" if config and config.channel_id else "Channel: not set",
+        f"Time: {config.post_time if config else '08:00'} {config.timezone if config else 'UTC'}",
+        f"On: {'yes' if config and config.enabled else 'no'}",
+        f"Last post: {status.last_posted_date}" if status.last_posted_date else "Last post: none yet",
+    ]
+    if status.next_post_at is not None:
+        lines.append(f"Next post: <t:{int(status.next_post_at.timestamp())}:F>")
+    if status.problem:
+        lines.append(f"Problem: {plain(status.problem)}")
+    return rendered(None, [discord.Embed(title="Daily digest", description="\n".join(lines), colour=ACCENT)])

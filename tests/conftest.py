@@ -89,23 +89,30 @@ async def reset_postgres(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(params=["persistent", "memory", "server", "postgres"])
-async def store(request: pytest.FixtureRequest, settings: Settings, fake_embedder: FakeEmbedder) -> AsyncIterator[InsightStore]:
+STORE_MODES = ["persistent", "memory", "server", "postgres"]
+
+
+async def open_test_store(mode: str, request: pytest.FixtureRequest, settings: Settings, embedder: FakeEmbedder) -> InsightStore:
     """The store on real Chroma (a persistent directory, in memory, a real server) over real SQLite,
-    and over PostgreSQL when one is reachable, with the fake embedder."""
+    or over PostgreSQL when one is reachable, with the fake embedder."""
     client = None
-    if request.param == "memory":
+    if mode == "memory":
         client = _memory_client()
-    elif request.param == "server":
+    elif mode == "server":
         server: ChromaServer = request.getfixturevalue("chroma_server")
         settings = settings.model_copy(update={"chroma_url": server.url})
-    elif request.param == "postgres":
+    elif mode == "postgres":
         url = postgres_url()
         if url is None:
             pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
         await reset_postgres(url)
         settings = settings.model_copy(update={"database_url": url})
-    opened = await InsightStore.open(settings, fake_embedder, chroma_client=client)
+    return await InsightStore.open(settings, embedder, chroma_client=client)
+
+
+@pytest.fixture(params=STORE_MODES)
+async def store(request: pytest.FixtureRequest, settings: Settings, fake_embedder: FakeEmbedder) -> AsyncIterator[InsightStore]:
+    opened = await open_test_store(request.param, request, settings, fake_embedder)
     try:
         yield opened
     finally:

@@ -9,6 +9,8 @@ import pytest
 
 from config.settings import Settings
 from store.service import InsightStore
+from tests.conftest import open_test_store
+from tests.fakes import FakeEmbedder
 from tests.bot.fake_discord import MANAGE_GUILD, MEMBER_PERMISSIONS, Person
 from tests.bot.harness import BotHarness
 
@@ -22,6 +24,17 @@ LAUNCH_INSIGHTS = [
     for year, company in zip(range(2018, 2025), ["SpaceX", "Rocket Lab", "Relativity", "Blue Origin", "Firefly", "Stoke", "ABL"], strict=True)
 ]
 LAUNCH_RELATED = "Satellite constellations need cheap orbital launch capacity more than they need better satellites."
+
+
+@pytest.fixture(params=["persistent", "memory"])
+async def store(request: pytest.FixtureRequest, settings: Settings, fake_embedder: FakeEmbedder) -> AsyncIterator[InsightStore]:
+    """The Discord layer's tests need a real store, not every storage back end: those are the
+    store suite's business, and running the bot over each of them only multiplies the time."""
+    opened = await open_test_store(request.param, request, settings, fake_embedder)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture

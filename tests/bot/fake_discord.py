@@ -102,7 +102,7 @@ class Recorded:
 
 
 class FakeResponse:
-    def __init__(self, status: int, body: Any = None, *, raw: bytes | None = None) -> None:
+    def __init__(self, status: int, body: Any = None, *, raw: bytes | None = None, extra_headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.reason = {200: "OK", 204: "No Content", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
         if raw is not None:
@@ -114,6 +114,7 @@ class FakeResponse:
         else:
             self._bytes = json.dumps(body).encode()
             headers = {"Content-Type": "application/json"}
+        headers |= extra_headers or {}
         self.headers = CIMultiDictProxy(CIMultiDict(headers))
 
     async def text(self, encoding: str = "utf-8") -> str:
@@ -189,6 +190,8 @@ class FakeDiscord:
         self.attachments: dict[str, bytes] = {}
         self.bot_user = user_payload(APPLICATION_ID, "insight-recall", bot=True)
         self.closed = False
+        # Statuses to answer the next channel posts with, one per attempt (403, 404, 429, 500...).
+        self.channel_post_failures: list[int] = []
 
     # aiohttp.ClientSession's surface, as discord.py uses it
 
@@ -268,11 +271,30 @@ class FakeDiscord:
             return FakeResponse(200, application_payload(self.bot_user))
         if method == "PUT" and (match := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path)):
             return FakeResponse(200, [_registered_command(command, match.group(2)) for command in request.json or []])
+        if match := re.fullmatch(r"/channels/(\d+)/messages", path):
+            return self._channel_messages(method, int(match.group(1)), request)
         if match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path):
             return self._callback(match.group(2), request.json or {})
         if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(?:/messages/(@original|\d+))?", path):
             return self._webhook(method, match.group(2), match.group(3), request.json or {}, request.files)
         return FakeResponse(404, {"message": "Unknown route in the fake Discord", "code": 0})
+
+    def _channel_messages(self, method: str, channel_id: int, request: Recorded) -> FakeResponse:
+        """A bot's own posts to a channel (the digest), and the channel's recent history."""
+        if method == "GET":
+            posted = [message for message in self.messages.values() if message["channel_id"] == str(channel_id) and message.get("type") == 0]
+            return FakeResponse(200, list(reversed(posted))[: int(request.params.get("limit", 50))])
+        if self.channel_post_failures:
+            status = self.channel_post_failures.pop(0)
+            if status == 429:
+                return FakeResponse(429, {"message": "You are being rate limited.", "retry_after": 0.05, "global": False}, extra_headers={"Via": "1.1 google", "Retry-After": "0"})
+            errors = {403: (50013, "Missing Permissions"), 404: (10003, "Unknown Channel")}
+            code, text = errors.get(status, (0, "Server error"))
+            return FakeResponse(status, {"message": text, "code": code})
+        message = self._store_message(request.json or {}, request.files)
+        message |= {"channel_id": str(channel_id), "type": 0, "webhook_id": None}
+        message.pop("webhook_id")
+        return FakeResponse(200, message)
 
     def _callback(self, token: str, body: dict[str, Any]) -> FakeResponse:
         record = self.interactions.get(token)
@@ -451,6 +473,8 @@ def _option(name: str, value: Any) -> dict[str, Any]:
         return {"type": 10, "name": name, "value": value}
     if isinstance(value, dict) and "filename" in value:
         return {"type": 11, "name": name, "value": value["id"]}
+    if isinstance(value, dict) and "permissions" in value and "type" in value:
+        return {"type": 7, "name": name, "value": value["id"]}
     return {"type": 3, "name": name, "value": str(value)}
 
 
@@ -527,6 +551,9 @@ def command_payload(
     attachments = {value["id"]: value for value in options.values() if isinstance(value, dict) and "filename" in value}
     if attachments:
         data["resolved"] = {"attachments": attachments}
+    channels = {value["id"]: value for value in options.values() if isinstance(value, dict) and "permissions" in value and "type" in value}
+    if channels:
+        data.setdefault("resolved", {})["channels"] = channels
     kind = 4 if autocomplete_focus is not None else 2
     payload = _base_interaction(kind, token, interaction_id, person, in_guild)
     payload["data"] = data
@@ -539,6 +566,11 @@ def component_payload(token: str, interaction_id: int, person: Person, message: 
     payload["data"] = {"custom_id": custom_id, "component_type": 2}
     payload["message"] = json.loads(json.dumps(message))
     return payload
+
+
+def text_channel(channel_id: int = CHANNEL_ID, name: str = "podcast-insights") -> dict[str, Any]:
+    """A text channel as an option value (type 7), resolved the way Discord sends it."""
+    return {"id": str(channel_id), "type": 0, "name": name, "permissions": str(APP_PERMISSIONS), "parent_id": None, "flags": 0}
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:

@@ -206,5 +206,6 @@ class BotHarness:
 
 
 def _idle(task: asyncio.Task[Any]) -> bool:
+    """View timers and background loops (the digest scheduler) run for the bot's whole life."""
     coroutine = task.get_coro()
-    return getattr(coroutine, "__qualname__", "").endswith("timeout_task_impl")
+    return getattr(coroutine, "__qualname__", "").endswith("timeout_task_impl") or task.get_name().startswith("discord-ext-tasks:")

@@ -53,7 +53,7 @@ async def test_start_up_syncs_only_the_development_guild(tmp_path: Path, seeded_
 
     puts = [request for request in harness.fake.requests if request.method == "PUT"]
     assert [request.path for request in puts] == [f"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"]
-    assert sorted(command["name"] for command in puts[0].json) == ["insight", "saved"]
+    assert sorted(command["name"] for command in puts[0].json) == ["digest", "insight", "saved"]
 
 
 async def test_start_up_without_a_development_guild_syncs_nothing(harness: BotHarness) -> None:

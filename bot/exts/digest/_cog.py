@@ -1,0 +1,155 @@
+"""The /digest commands (Manage Server) and the loop that posts digests when they are due.
+
+The loop starts once, when the cog loads, not in on_ready (which fires again after reconnects), so
+reconnects never start a second loop; it only asks the database what is due, so missing a beat
+(the bot was down) is caught up the next time it runs. Its body catches everything: a loop of
+discord.ext.tasks stops for good on an exception it does not handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import date
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot import rendering
+from bot.checks import manager_only
+from bot.exts.digest._poster import post_digest
+from bot.limits import CHOICES
+from bot.replies import defer_thinking, send, send_notice
+from store.digest import schedule
+from store.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.client import InsightBot
+
+log = logging.getLogger(__name__)
+
+LOOP_SECONDS = 30.0
+
+
+class DigestCog(commands.Cog):
+    digest = app_commands.Group(
+        name="digest",
+        description="A daily post of the five best insights (Manage Server)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: InsightBot) -> None:
+        self.bot = bot
+        # Names this process in the claim records, to tell two bot processes apart in the logs.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def cog_load(self) -> None:
+        if not self.scheduler.is_running():
+            self.scheduler.start()
+
+    async def cog_unload(self) -> None:
+        """Waits for a beat in progress to stop, so the store is not closed under it."""
+        task = self.scheduler.get_task()
+        self.scheduler.cancel()
+        if task is not None and task is not asyncio.current_task():
+            await asyncio.gather(task, return_exceptions=True)
+
+    @tasks.loop(seconds=LOOP_SECONDS)
+    async def scheduler(self) -> None:
+        try:
+            await self.post_due_digests()
+        except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+            log.exception("the digest loop hit an error; it goes on at the next beat")
+
+    @scheduler.before_loop
+    async def _wait_for_store(self) -> None:
+        await self.bot.wait_for_store()
+
+    async def post_due_digests(self) -> int:
+        """Claims and posts every digest due now; returns how many were posted."""
+        digests = self.bot.store.digests
+        posted = 0
+        for config, local_date in await digests.due():
+            try:
+                if await self._claim_and_post(config.guild_id, config.channel_id or "", local_date):
+                    posted += 1
+            except Exception:  # noqa: BLE001 - one server's failure must not stop the others
+                log.exception("digest for guild %s failed", config.guild_id)
+        return posted
+
+    async def _claim_and_post(self, guild_id: str, channel_id: str, local_date: date) -> str | None:
+        claim = await self.bot.store.digests.claim(guild_id, channel_id, local_date, self.worker_id)
+        if claim is None:
+            return None
+        return await post_digest(self.bot, claim)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    @digest.command(name="channel", description="Post the daily digest in this channel")
+    @app_commands.describe(channel="The text channel for the daily digest")
+    @manager_only()
+    async def channel(self, interaction: discord.Interaction[InsightBot], channel: app_commands.AppCommandChannel) -> None:
+        # The resolved channel, not the cached one: the bot keeps no channel cache it would need.
+        if channel.type not in (discord.ChannelType.text, discord.ChannelType.news):
+            raise InvalidInput(f"#{channel.name} is not a text channel: pick a text channel for the digest")
+        config = await self.bot.store.digests.configure_channel(str(interaction.guild_id), str(channel.id))
+        await send_notice(
+            interaction, f"The daily digest will be posted in <#{channel.id}> at {config.post_time} {config.timezone}. Change it with /digest time."
+        )
+
+    @digest.command(name="time", description="When the daily digest is posted")
+    @app_commands.describe(time="24-hour time, HH:MM (e.g. 08:00)", timezone="Your time zone, e.g. Europe/Berlin")
+    @manager_only()
+    async def time(self, interaction: discord.Interaction[InsightBot], time: str, timezone: str = "UTC") -> None:
+        config = await self.bot.store.digests.configure_time(str(interaction.guild_id), time, timezone)
+        await send_notice(interaction, f"The daily digest will be posted at {config.post_time} {config.timezone}.")
+
+    @time.autocomplete("timezone")
+    async def timezone_choices(self, _interaction: discord.Interaction[InsightBot], current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in schedule.timezone_choices(current[:64], CHOICES)]
+
+    @digest.command(name="off", description="Stop the daily digest")
+    @manager_only()
+    async def off(self, interaction: discord.Interaction[InsightBot]) -> None:
+        await self.bot.store.digests.turn_off(str(interaction.guild_id), "turned off with /digest off")
+        await send_notice(interaction, "The daily digest is off. /digest channel turns it on again.")
+
+    @digest.command(name="preview", description="See what the digest would post now (only you see it)")
+    @manager_only()
+    async def preview(self, interaction: discord.Interaction[InsightBot]) -> None:
+        store = self.bot.store
+        await defer_thinking(interaction, ephemeral=True)
+        picks = await store.digests.preview(str(interaction.guild_id))
+        await send(interaction, rendering.digest_preview(picks), ephemeral=True)
+
+    @digest.command(name="now", description="Post today's digest now, if today's was not posted yet")
+    @manager_only()
+    async def now(self, interaction: discord.Interaction[InsightBot]) -> None:
+        store = self.bot.store
+        await defer_thinking(interaction, ephemeral=True)
+        config = await store.digests.config(str(interaction.guild_id))
+        if config is None or config.channel_id is None or not config.enabled:
+            await send_notice(interaction, "Set a channel first with /digest channel.")
+            return
+        today = schedule.local_today(store.digests.clock(), config.timezone)
+        message_id = await self._claim_and_post(config.guild_id, config.channel_id, today)
+        if message_id is not None:
+            await send_notice(interaction, f"Posted today's digest in <#{config.channel_id}>.")
+            return
+        status = await store.digests.status(config.guild_id)
+        if status.last_posted_date == today.isoformat():
+            await send_notice(interaction, "Today's digest was already posted; the next one comes tomorrow.")
+        else:
+            await send_notice(interaction, f"Nothing was posted: {status.problem or 'another process is posting it right now'}.")
+
+    @digest.command(name="status", description="Channel, time, last and next post, and any problem")
+    @manager_only()
+    async def status(self, interaction: discord.Interaction[InsightBot]) -> None:
+        store = self.bot.store
+        await defer_thinking(interaction, ephemeral=True)
+        await send(interaction, rendering.digest_status(await store.digests.status(str(interaction.guild_id))), ephemeral=True)

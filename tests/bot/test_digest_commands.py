@@ -1,0 +1,195 @@
+"""/digest through discord.py's real interaction handling, and the posting loop against a fake
+Discord that can refuse, rate-limit or fail, with a clock the tests move."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from bot.exts.digest._cog import DigestCog
+from store.digest.service import LEASE
+from store.service import InsightStore
+from tests.bot.conftest import ALICE, MANAGER
+from tests.bot.fake_discord import CHANNEL_ID, GUILD_ID, custom_ids, text_channel
+from tests.bot.harness import BotHarness
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+START = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+async def digest_harness(harness: BotHarness, seeded_store: InsightStore, monkeypatch: pytest.MonkeyPatch) -> BotHarness:
+    clock = Clock(START)
+    seeded_store.digests.clock = clock
+    harness.clock = clock  # type: ignore[attr-defined]
+
+    # The extension is imported by the bot's loader; patch the module it actually runs.
+    monkeypatch.setattr(sys.modules["bot.exts.digest._poster"], "FIRST_PAUSE_SECONDS", 0.0)
+    return harness
+
+
+def _cog(harness: BotHarness) -> DigestCog:
+    cog = harness.bot.get_cog("DigestCog")
+    assert cog is not None and type(cog).__name__ == "DigestCog"
+    return cog  # type: ignore[return-value]
+
+
+def _digest_posts(harness: BotHarness) -> list[dict[str, Any]]:
+    return [m for m in harness.fake.messages.values() if m.get("type") == 0 and m["channel_id"] == str(CHANNEL_ID)]
+
+
+async def _set_up(harness: BotHarness, time: str = "08:00", zone: str = "UTC") -> None:
+    exchange = await harness.slash(MANAGER, "digest channel", channel=text_channel())
+    assert exchange.ephemeral and f"<#{CHANNEL_ID}>" in exchange.text
+    exchange = await harness.slash(MANAGER, "digest time", time=time, timezone=zone)
+    assert f"{time} {zone}" in exchange.text
+
+
+async def test_members_without_manage_server_are_refused(digest_harness: BotHarness) -> None:
+    exchange = await digest_harness.slash(ALICE, "digest channel", channel=text_channel())
+    assert exchange.ephemeral and "Manage Server" in exchange.text
+    assert (await digest_harness.bot.store.digests.config(str(GUILD_ID))) is None
+
+
+async def test_bad_time_and_zone_get_clear_messages(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness)
+    exchange = await digest_harness.slash(MANAGER, "digest time", time="25:99", timezone="UTC")
+    assert exchange.ephemeral and "HH:MM" in exchange.text
+    exchange = await digest_harness.slash(MANAGER, "digest time", time="08:00", timezone="Mars/Olympus")
+    assert "Europe/Berlin" in exchange.text
+
+
+async def test_timezone_autocomplete(digest_harness: BotHarness) -> None:
+    exchange = await digest_harness.autocomplete(MANAGER, "digest time", focus="timezone", time="08:00", timezone="europe/be")
+    names = [choice["name"] for choice in exchange.choices]
+    assert "Europe/Berlin" in names and len(names) <= 25
+
+
+async def test_the_loop_posts_at_the_set_time_once(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness, "08:00", "Europe/Berlin")
+    cog = _cog(digest_harness)
+    digest_harness.clock.now = START.replace(hour=5, minute=59)  # type: ignore[attr-defined]
+    assert await cog.post_due_digests() == 0
+    digest_harness.clock.now = START.replace(hour=6, minute=0)  # type: ignore[attr-defined]  # 08:00 in Berlin in summer, 07:00 in winter
+    posted = await cog.post_due_digests()
+    if posted == 0:  # winter: Berlin is UTC+1
+        digest_harness.clock.now = START.replace(hour=7, minute=0)  # type: ignore[attr-defined]
+        posted = await cog.post_due_digests()
+    assert posted == 1
+    assert await cog.post_due_digests() == 0
+    posts = _digest_posts(digest_harness)
+    assert len(posts) == 1
+    post = posts[0]
+    assert "insight-recall digest" in post["content"]
+    assert 1 <= len(post["embeds"]) <= 5
+    assert all(custom_id.startswith("ir:save:") for custom_id in custom_ids(post))
+    request = next(r for r in digest_harness.fake.requests if r.method == "POST" and r.path.endswith(f"/channels/{CHANNEL_ID}/messages"))
+    assert request.json["allowed_mentions"] == {"parse": []}
+    status = await digest_harness.slash(MANAGER, "digest status")
+    assert "Last post:" in status.text and "Problem" not in status.text
+
+
+async def test_a_save_click_on_the_digest_saves(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    digest_harness.clock.now = START  # type: ignore[attr-defined]
+    assert await _cog(digest_harness).post_due_digests() == 1
+    post = _digest_posts(digest_harness)[0]
+    save_id = custom_ids(post)[0]
+    exchange = await digest_harness.click(ALICE, post, save_id)
+    assert "Saved" in exchange.text
+    assert (await digest_harness.bot.store.saved.count(str(ALICE.id))) == 1
+
+
+async def test_digest_now_posts_then_says_already_posted(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness, "23:00", "UTC")
+    first = await digest_harness.slash(MANAGER, "digest now")
+    assert "Posted today's digest" in first.text
+    second = await digest_harness.slash(MANAGER, "digest now")
+    assert "already posted" in second.text
+    assert len(_digest_posts(digest_harness)) == 1
+
+
+async def test_preview_is_only_for_the_caller_and_posts_nothing(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness)
+    exchange = await digest_harness.slash(MANAGER, "digest preview")
+    assert exchange.ephemeral and "What the digest would post now" in exchange.text
+    assert _digest_posts(digest_harness) == []
+
+
+@pytest.mark.parametrize(("status", "reason"), [(403, "403"), (404, "404")])
+async def test_missing_permission_or_deleted_channel_turns_it_off_with_the_reason(digest_harness: BotHarness, status: int, reason: str) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    digest_harness.fake.channel_post_failures = [status]
+    assert await _cog(digest_harness).post_due_digests() == 0
+    exchange = await digest_harness.slash(MANAGER, "digest status")
+    assert "On: no" in exchange.text and reason in exchange.text
+    assert await digest_harness.bot.store.digests.due() == []
+
+
+@pytest.mark.parametrize("failures", [[429], [500], [503, 503], [429, 503]])
+async def test_rate_limits_and_server_errors_are_retried_and_posted_once(digest_harness: BotHarness, failures: list[int]) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    digest_harness.fake.channel_post_failures = list(failures)
+    assert await _cog(digest_harness).post_due_digests() == 1
+    assert len(_digest_posts(digest_harness)) == 1
+    assert (await digest_harness.bot.store.digests.status(str(GUILD_ID))).config.enabled  # type: ignore[union-attr]
+
+
+async def test_after_a_crash_between_claim_and_post_the_marker_prevents_a_second_post(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    store = digest_harness.bot.store
+    cog = _cog(digest_harness)
+    today = START.date()
+    claim = await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), today, "crashed-process")
+    assert claim is not None
+    # The crashed process had posted but never recorded it.
+    channel = digest_harness.bot.get_partial_messageable(CHANNEL_ID, guild_id=GUILD_ID)
+    await channel.send(content=f"**Today's top insights**\n-# {claim.marker}")
+    digest_harness.clock.now = START + LEASE + timedelta(seconds=5)  # type: ignore[attr-defined]
+    assert await cog.post_due_digests() == 1
+    assert len(_digest_posts(digest_harness)) == 1, "the digest was posted a second time"
+    assert (await store.digests.status(str(GUILD_ID))).last_posted_date == today.isoformat()
+
+
+async def test_the_loop_starts_only_once(digest_harness: BotHarness) -> None:
+    cog = _cog(digest_harness)
+    task = cog.scheduler.get_task()
+    assert task is not None and not task.done()
+    await cog.cog_load()  # what a second on_ready or a reconnect could trigger
+    assert cog.scheduler.get_task() is task
+
+
+async def test_one_beat_of_the_loop_survives_any_exception(digest_harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    spare = type(_cog(digest_harness))(digest_harness.bot)  # not loaded: only its loop body is run
+
+    async def broken() -> int:
+        raise RuntimeError("store exploded")
+
+    spare.post_due_digests = broken  # type: ignore[method-assign]
+    await spare.scheduler.coro(spare)
+    assert "the digest loop hit an error" in caplog.text
+
+
+async def test_an_empty_store_posts_nothing_and_status_says_so(settings, store: InsightStore) -> None:  # type: ignore[no-untyped-def]
+    harness = BotHarness(settings)
+    await harness.start(store)
+    try:
+        store.digests.clock = Clock(START)
+        await harness.slash(MANAGER, "digest channel", channel=text_channel())
+        await harness.slash(MANAGER, "digest time", time="00:00", timezone="UTC")
+        assert await _cog(harness).post_due_digests() == 0
+        exchange = await harness.slash(MANAGER, "digest status")
+        assert "empty" in exchange.text
+    finally:
+        await harness.close()

@@ -126,3 +126,27 @@ async def test_an_empty_insight_is_refused_and_nothing_changes(filled: InsightSt
 async def test_a_6000_character_query_is_refused_with_the_limit(filled: InsightStore) -> None:
     with pytest.raises(InvalidInput, match="1000"):
         await filled.search("why " * 1500, 5)
+
+
+async def test_a_folder_with_an_unreadable_file_reports_it_and_ingests_the_rest(
+    filled: InsightStore, tmp_path: Path, shared_briefs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root (as in CI) can read everything, so the operating system's refusal is stood in for at the
+    one call that reads a file."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    readable = folder / "readable.md"
+    readable.write_text("Permissions should never stop the rest of a folder.", encoding="utf-8")
+    locked = folder / "locked.md"
+    locked.write_text("Nobody may read this one.", encoding="utf-8")
+    original = Path.read_bytes
+
+    def refuse_locked(self: Path) -> bytes:
+        if self.name == "locked.md":
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse_locked)
+    report = await filled.ingest_paths([folder])
+    assert [(Path(failure["path"]).name, "permission denied" in failure["error"]) for failure in report.failed] == [("locked.md", True)]
+    assert report.added == 1

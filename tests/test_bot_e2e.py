@@ -141,3 +141,16 @@ def test_the_redactor_hides_the_token_in_any_record() -> None:
     record = logging.LogRecord("discord.http", logging.INFO, __file__, 1, "sent %s to %s", (BOT_TOKEN, "gateway"), None)
     TokenRedactor(BOT_TOKEN).filter(record)
     assert BOT_TOKEN not in record.getMessage() and "[token]" in record.getMessage()
+
+
+@pytest.mark.model
+async def test_a_failing_start_up_logs_neither_the_token_nor_the_database_password(standin: DiscordStandIn, tmp_path: Path) -> None:
+    environment = _environment(standin, tmp_path / "data")
+    environment["INSIGHT_DATABASE_URL"] = "postgresql+asyncpg://bot:pa55-w0rd-secret@127.0.0.1:9/insights"
+    environment["INSIGHT_LOG_LEVEL"] = "DEBUG"
+    finished = await asyncio.to_thread(_cli, "-v", "run", environment=environment)
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 1, output[-2000:]
+    assert "cannot open the insight store" in output
+    assert BOT_TOKEN not in output
+    assert "pa55-w0rd-secret" not in output

@@ -1,0 +1,74 @@
+"""`insight-recall bench`: builds synthetic stores and prints how fast they answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _sizes(value: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter("give sizes as numbers separated by commas, e.g. 1000,10000,100000") from None
+    if not sizes or min(sizes) < 50:
+        raise click.BadParameter("each size must be at least 50")
+    return sizes
+
+
+@click.command()
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Store sizes to build and measure.")
+@click.option("--lookups", type=click.IntRange(10, 5000), default=200, show_default=True, help="Sequential lookups per size.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".bench-cache"), show_default=True, help="Where embeddings are cached.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def bench(context: click.Context, sizes: str, lookups: int, cache_dir: Path, as_json: bool) -> None:
+    """Measure lookup latency, concurrency, ingest, start-up, memory and quality."""
+    from cli.resources import build_embedder
+    from store.bench.runner import run_bench
+
+    embedder = build_embedder(context.obj["settings"])
+    result = asyncio.run(run_bench(_sizes(sizes), lookups, cache_dir, embedder))
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    _table(result)
+
+
+def _table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"insight-recall bench ({result['machine']['cpus']} CPUs, {result['machine']['memory_gb']} GB)")
+    for column in ("size", "p50 ms", "p95 ms", "p99 ms", "repeat p50", "100 concurrent s", "lookups/s", "naive p50", "naive ÷ ours", "ready s", "RSS MB"):
+        table.add_column(column, justify="right")
+    for entry in result["sizes"]:
+        start_up = entry["start_up"]
+        table.add_row(
+            f"{entry['size']:,}",
+            str(entry["lookup_ms"]["p50"]),
+            str(entry["lookup_ms"]["p95"]),
+            str(entry["lookup_ms"]["p99"]),
+            str(entry["repeat_lookup_ms_p50"]),
+            str(entry["concurrent_100"]["seconds"]),
+            str(entry["concurrent_100"]["lookups_per_second"]),
+            str(entry["naive_lookup_ms_p50"]),
+            str(entry["naive_to_ours_ratio"]),
+            str(start_up.get("ready_seconds", "-")),
+            str(start_up.get("rss_mb", "-")),
+        )
+    console.print(table)
+    ingest = result["ingest"]
+    console.print(
+        f"ingest: {ingest['insights']} insights in {ingest['first_seconds']} s = {ingest['insights_per_second']}/s; "
+        f"re-ingest {ingest['reingest_seconds']} s ({ingest['reingest_speedup']}x faster)"
+    )
+    quality = result["quality"]
+    console.print(f"quality: hit@1 {quality['hit_at_1']}, hit@3 {quality['hit_at_3']}, MRR {quality['mrr']}")
+    for name, verdict in result["targets"].items():
+        console.print(f"{'met' if verdict['met'] else 'NOT met':>7}  {name}: {verdict['measured']} (target {verdict['target']})")

@@ -1,0 +1,258 @@
+"""Measuring a store the way the bot uses it.
+
+Each size is built in a temporary data directory: its embeddings come from the real model once and
+are cached on disk (keyed by generator version, model and size), then written through the real SQL
+write path and the Chroma index directly, skipping only the encode. Ingest speed is measured
+separately, through the full ingest path with the real model, on a sample of brief files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from config.settings import Settings
+from store.bench.generator import GENERATOR_VERSION, briefs, generate, queries
+from store.embedding import Embedder
+from store.model import BriefSource
+from store.repository import PendingBrief, WriteBatch
+from store.service import InsightStore
+from store.text import insight_id
+
+INGEST_SAMPLE = 2000
+CONCURRENT = 100
+BUILD_CHUNK_BRIEFS = 500
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def cached_embeddings(embedder: Embedder, texts: list[str], cache_dir: Path) -> np.ndarray:
+    safe_model = embedder.name.replace("/", "_")
+    path = cache_dir / f"{safe_model}-g{GENERATOR_VERSION}-{len(texts)}.npy"
+    if path.exists():
+        vectors = np.load(path)
+        if vectors.shape == (len(texts), embedder.dimension):
+            return vectors
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    vectors = embedder.encode(texts)
+    np.save(path, vectors)
+    return vectors
+
+
+async def build_store(store: InsightStore, texts: list[str], vectors: np.ndarray) -> None:
+    position = {insight_id(text): row for row, text in enumerate(texts)}
+    groups = briefs(texts)
+    for start in range(0, len(groups), BUILD_CHUNK_BRIEFS):
+        batch = WriteBatch()
+        for number, (main, related) in enumerate(groups[start : start + BUILD_CHUNK_BRIEFS], start=start):
+            for text in (main, *related):
+                batch.texts[insight_id(text)] = text
+            batch.briefs.append(
+                PendingBrief(BriefSource("brief", f"bench-brief-{number}.txt"), insight_id(main), tuple(insight_id(text) for text in related))
+            )
+        outcome = await store.repository.write_batch(batch)
+        ids = outcome.new_ids
+        await asyncio.to_thread(store.index.upsert, ids, vectors[[position[found] for found in ids]])
+
+
+async def _lookup_latencies(store: InsightStore, asked: list[str]) -> list[float]:
+    latencies = []
+    for query in asked:
+        started = time.perf_counter()
+        await store.search(query)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def _naive_latencies(store: InsightStore, asked: list[str]) -> list[float]:
+    """The straightforward way: its own encode per request, one query per related insight."""
+    latencies = []
+    for query in asked:
+        started = time.perf_counter()
+        vector = await asyncio.to_thread(store.embedder.encode, [query])
+        found = (await asyncio.to_thread(store.index.query, vector, store.settings.result_count))[0]
+        for hit_id, _score in found:
+            await store.repository.texts([hit_id])
+            for relation in (await store.repository.relations([hit_id])).get(hit_id, []):
+                await store.repository.texts([relation.other_id])
+            neighbours = (await asyncio.to_thread(store.index.query, (await asyncio.to_thread(store.index.vectors_for, [hit_id]))[hit_id][None, :], 4))[0]
+            for other, _ in neighbours:
+                await store.repository.texts([other])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def measure_size(size: int, embedder: Embedder, cache_dir: Path, lookups: int) -> dict[str, Any]:
+    texts = generate(size)
+    vectors = await asyncio.to_thread(cached_embeddings, embedder, texts, cache_dir)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as folder:
+        settings = Settings(data_dir=Path(folder))
+        async with await InsightStore.open(settings, embedder, reconcile=False) as store:
+            started = time.perf_counter()
+            await build_store(store, texts, vectors)
+            build_seconds = time.perf_counter() - started
+            asked = queries(lookups)
+            await _lookup_latencies(store, queries(5, seed=99))  # warm-up
+            latencies = await _lookup_latencies(store, asked)
+            repeat = await _lookup_latencies(store, asked[:20])
+            concurrent_queries = [f"{query} (concurrent {number})" for number, query in enumerate(queries(CONCURRENT, seed=23))]
+            started = time.perf_counter()
+            await asyncio.gather(*(store.search(query) for query in concurrent_queries))
+            concurrent_seconds = time.perf_counter() - started
+            naive = await _naive_latencies(store, [f"{query} (naive)" for query in asked[: max(10, lookups // 4)]])
+        start_up = ready_in_subprocess(settings)
+    p50 = statistics.median(latencies)
+    return {
+        "size": size,
+        "build_seconds": round(build_seconds, 2),
+        "lookup_ms": {"p50": round(p50, 2), "p95": round(_percentile(latencies, 0.95), 2), "p99": round(_percentile(latencies, 0.99), 2)},
+        "repeat_lookup_ms_p50": round(statistics.median(repeat), 2),
+        "concurrent_100": {"seconds": round(concurrent_seconds, 3), "lookups_per_second": round(CONCURRENT / concurrent_seconds, 1)},
+        "naive_lookup_ms_p50": round(statistics.median(naive), 2),
+        "naive_to_ours_ratio": round(statistics.median(naive) / p50, 2),
+        "start_up": start_up,
+    }
+
+
+_READY_SCRIPT = r"""
+import time
+started = time.perf_counter()
+import asyncio, json, resource, sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from config.settings import Settings
+from store.embedding import load_embedder
+from store.service import InsightStore
+imported = time.perf_counter()
+embedder = load_embedder("all-MiniLM-L6-v2", "cpu")
+loaded = time.perf_counter()
+
+async def main():
+    async with await InsightStore.open(Settings(data_dir=Path({data_dir!r})), embedder) as store:
+        opened = time.perf_counter()
+        await store.search("why does inference cost matter")
+        answered = time.perf_counter()
+        rss_kb = int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1])
+        print(json.dumps({{"ready_seconds": round(answered - started, 2), "import_seconds": round(imported - started, 2),
+                          "model_seconds": round(loaded - imported, 2), "open_seconds": round(opened - loaded, 2),
+                          "first_answer_seconds": round(answered - opened, 2), "rss_mb": round(rss_kb / 1024, 1)}}))
+
+asyncio.run(main())
+"""
+
+
+def ready_in_subprocess(settings: Settings) -> dict[str, Any]:
+    """A fresh process: imports, model, store, one answer; and its resident memory after that."""
+    repo = str(Path(__file__).resolve().parents[2])
+    script = _READY_SCRIPT.format(repo=repo, data_dir=str(settings.data_dir))
+    started = time.perf_counter()
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - started
+    if finished.returncode != 0:
+        return {"error": finished.stderr[-500:]}
+    answer = json.loads(finished.stdout.strip().splitlines()[-1])
+    answer["process_wall_seconds"] = round(wall, 2)
+    return answer
+
+
+async def measure_ingest(embedder: Embedder, sample: int = INGEST_SAMPLE) -> dict[str, Any]:
+    texts = generate(sample, seed=31)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
+        files = Path(folder) / "briefs"
+        files.mkdir()
+        header = "Get your free personalized podcast brief\n\nWe scan new podcasts and send you the top 5 insights daily.\n\n"
+        for number, (main, related) in enumerate(briefs(texts)):
+            body = header + main + "\n\nRelated Insights\n\n" + "\n\n".join(related)
+            (files / f"brief-{number:05d}.txt").write_text(body, encoding="utf-8")
+        async with await InsightStore.open(Settings(data_dir=Path(folder) / "data"), embedder, reconcile=False) as store:
+            started = time.perf_counter()
+            first = await store.ingest_paths([files])
+            first_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            again = await store.ingest_paths([files])
+            again_seconds = time.perf_counter() - started
+    return {
+        "insights": first.added,
+        "first_seconds": round(first_seconds, 2),
+        "insights_per_second": round(first.added / first_seconds, 1),
+        "reingest_seconds": round(again_seconds, 3),
+        "reingest_added": again.added,
+        "reingest_speedup": round(first_seconds / again_seconds, 1),
+    }
+
+
+async def measure_quality(embedder: Embedder) -> dict[str, Any]:
+    from importlib import resources
+
+    from store.evaluation import evaluate
+
+    with tempfile.TemporaryDirectory(prefix="bench-eval-") as folder:
+        async with await InsightStore.open(Settings(data_dir=Path(folder)), embedder) as store:
+            await store.ingest_paths([Path(str(resources.files("store") / "samples"))])
+            report = (await evaluate(store)).as_dict()
+    report.pop("misses", None)
+    return report
+
+
+TARGETS = {
+    "lookup_p50_ms_at_100k": 20.0,
+    "lookup_p95_ms_at_100k": 40.0,
+    "concurrent_100_seconds": 1.5,
+    "ingest_insights_per_second": 70.0,
+    "reingest_speedup": 20.0,
+    "ready_seconds": 10.0,
+    "rss_mb_at_100k": 1536.0,
+}
+
+
+def verdicts(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    largest = max(result["sizes"], key=lambda entry: entry["size"])
+    at = f" (at {largest['size']:,})"
+    measured = {
+        "lookup_p50_ms_at_100k": largest["lookup_ms"]["p50"],
+        "lookup_p95_ms_at_100k": largest["lookup_ms"]["p95"],
+        "concurrent_100_seconds": max(entry["concurrent_100"]["seconds"] for entry in result["sizes"]),
+        "ingest_insights_per_second": result["ingest"]["insights_per_second"],
+        "reingest_speedup": result["ingest"]["reingest_speedup"],
+        "ready_seconds": max(entry["start_up"].get("ready_seconds", float("inf")) for entry in result["sizes"]),
+        "rss_mb_at_100k": largest["start_up"].get("rss_mb", float("inf")),
+    }
+    higher_is_better = {"ingest_insights_per_second", "reingest_speedup"}
+    return {
+        name + (at if name.endswith("100k") else ""): {
+            "target": target,
+            "measured": measured[name],
+            "met": measured[name] >= target if name in higher_is_better else measured[name] <= target,
+        }
+        for name, target in TARGETS.items()
+    }
+
+
+async def run_bench(sizes: list[int], lookups: int, cache_dir: Path, embedder: Embedder) -> dict[str, Any]:
+    result: dict[str, Any] = {"machine": _machine(), "sizes": []}
+    for size in sizes:
+        result["sizes"].append(await measure_size(size, embedder, cache_dir, lookups))
+    result["ingest"] = await measure_ingest(embedder, min(INGEST_SAMPLE, max(200, max(sizes))))
+    result["quality"] = await measure_quality(embedder)
+    result["targets"] = verdicts(result)
+    return result
+
+
+def _machine() -> dict[str, Any]:
+    import os
+    import platform
+
+    memory_kb = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    return {"cpus": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1), "python": platform.python_version(), "platform": platform.platform()}

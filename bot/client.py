@@ -37,6 +37,8 @@ def intents() -> discord.Intents:
     """No privileged intents: slash commands and buttons arrive as interactions, which need none."""
     chosen = discord.Intents.none()
     chosen.guilds = True
+    # Reactions on digest posts are votes; this intent is not a privileged one.
+    chosen.guild_reactions = True
     return chosen
 
 

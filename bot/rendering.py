@@ -243,7 +243,7 @@ def digest_message(claim: Any, hits: Sequence[SearchHit], related_cap: int) -> R
         if pick.resurfaced:
             embed.title = f"{number}. Insight (resurfaced)"
         embeds.append(embed)
-    return rendered(f"**Today's top insights**\n-# {claim.marker}", embeds)
+    return rendered(f"**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping\n-# {claim.marker}", embeds)
 
 
 def digest_preview(picks: Sequence[Any]) -> RenderedMessage:

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+REJECTED_TOKEN = "error: Discord rejected the token (401): reset it in the developer portal"
+
+
+class ApiUnreachable(Exception):
+    """The configured API base did not answer /gateway/bot usefully; the message is one line."""
 
 
 class TokenRedactor(logging.Filter):
@@ -40,6 +45,11 @@ class TokenRedactor(logging.Filter):
         if self._token in message:
             record.msg = message.replace(self._token, "[token]")
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters render the traceback only after filters ran; render it now so it can be checked.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.stack_info and self._token in record.stack_info:
+            record.stack_info = record.stack_info.replace(self._token, "[token]")
         if record.exc_text and self._token in record.exc_text:
             record.exc_text = record.exc_text.replace(self._token, "[token]")
         return True
@@ -64,22 +74,48 @@ def check_token(settings: Settings) -> str | None:
         return None
 
 
-async def point_at_api(settings: Settings, token: str) -> None:
-    """Sends REST calls to the configured base and takes the gateway URL from that same API: the
-    non-sharded client would otherwise connect to Discord's own gateway whatever the REST base."""
+async def point_at_api(settings: Settings, token: str, *, gateway: bool = True) -> None:
+    """Sends REST calls to the configured base and takes the gateway URL from that same API.
+
+    ``Route`` reads ``BASE`` when each route is built, so setting the class attribute moves every
+    REST call. The gateway needs its own override: the non-sharded client connects to
+    ``DiscordWebSocket.DEFAULT_GATEWAY`` (also its fallback after an invalidated session) whatever
+    the REST base, while AutoShardedClient asks ``/gateway/bot`` through ``Route`` and so follows
+    the base by itself. Raises LoginFailure on 401, ApiUnreachable on anything else unusable."""
     if settings.discord_api_base == DEFAULT_DISCORD_API_BASE:
         return
-    import aiohttp
     import discord
-    import yarl
 
     discord.http.Route.BASE = settings.discord_api_base
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{settings.discord_api_base}/gateway/bot", headers={"Authorization": f"Bot {token}"}) as response:
-            response.raise_for_status()
-            answer = await response.json(content_type=None)
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(answer["url"])
-    log.info("using the Discord API at %s and its gateway %s", settings.discord_api_base, answer["url"])
+    if not gateway:
+        return
+    url = await _bot_gateway_url(settings.discord_api_base, token)
+    import yarl
+
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+    log.info("using the Discord API at %s and its gateway %s", settings.discord_api_base, url)
+
+
+async def _bot_gateway_url(base: str, token: str) -> str:
+    import aiohttp
+    import discord
+
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            async with session.get(f"{base}/gateway/bot", headers={"Authorization": f"Bot {token}"}) as response:
+                if response.status == 401:
+                    raise discord.LoginFailure("Improper token has been passed.")
+                if response.status != 200:
+                    raise ApiUnreachable(f"the Discord API at {base} answered /gateway/bot with HTTP {response.status}")
+                answer = await response.json(content_type=None)
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        raise ApiUnreachable(f"cannot reach the Discord API at {base}: {type(error).__name__}") from None
+    except ValueError:
+        raise ApiUnreachable(f"the Discord API at {base} answered /gateway/bot with something other than JSON") from None
+    url = answer.get("url") if isinstance(answer, dict) else None
+    if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+        raise ApiUnreachable(f"the Discord API at {base} gave no usable gateway URL")
+    return url
 
 
 async def _open_store(settings: Settings) -> InsightStore:
@@ -95,7 +131,14 @@ async def _serve(settings: Settings, token: str) -> int:
 
     from bot.client import create_bot
 
-    await point_at_api(settings, token)
+    try:
+        await point_at_api(settings, token)
+    except discord.LoginFailure:
+        print(REJECTED_TOKEN, file=sys.stderr)
+        return EXIT_FAILED
+    except ApiUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     bot = create_bot(settings)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -112,8 +155,9 @@ async def _serve(settings: Settings, token: str) -> int:
         while True:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if store_task in done:
-                if store_task.exception() is not None:
-                    log.error("cannot open the insight store: %s", store_task.exception())
+                if (failure := store_task.exception()) is not None:
+                    reason = str(failure) or type(failure).__name__
+                    log.error("%s", reason if reason.startswith("cannot open the insight store") else f"cannot open the insight store: {reason}")
                     exit_code = EXIT_FAILED
                     break
                 store = store_task.result()
@@ -121,7 +165,7 @@ async def _serve(settings: Settings, token: str) -> int:
             if bot_task in done:
                 error = bot_task.exception()
                 if isinstance(error, discord.LoginFailure):
-                    print("error: Discord rejected the token (401): reset it in the developer portal", file=sys.stderr)
+                    print(REJECTED_TOKEN, file=sys.stderr)
                     exit_code = EXIT_FAILED
                 elif error is not None:
                     log.error("the Discord connection ended: %s", error)
@@ -167,7 +211,8 @@ async def _sync(settings: Settings, token: str, guild_id: int | None) -> int:
 
     from bot.client import create_bot
 
-    await point_at_api(settings, token)
+    # REST only: commands are registered over HTTP, no gateway is involved.
+    await point_at_api(settings, token, gateway=False)
     # The explicit command decides where commands go; start-up's development sync stays out of it.
     bot = create_bot(settings.model_copy(update={"dev_guild_id": None}))
     try:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings
 from tests.bot.fake_discord import BOT_TOKEN, GUILD_ID, Person, command_payload, component_payload, custom_ids, snowflake
 from tests.conftest import REPO_ROOT
-from tests.discord_standin import DiscordStandIn
+from tests.discord_standin import DiscordStandIn, free_port
 
 LISTENER = Person(1500000000000000042, "listener")
 START_TIMEOUT = 90.0
@@ -61,6 +62,8 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
     try:
         await standin.wait_for(lambda: standin.identifies, START_TIMEOUT, "IDENTIFY")
         assert standin.identifies[0]["token"] == BOT_TOKEN
+        # What discord.py asks of the gateway; the stand-in then compresses every frame as Discord does.
+        assert standin.gateway_queries[0] == {"v": "10", "encoding": "json", "compress": "zlib-stream"}
         synced = await standin.wait_for(
             lambda: [r for r in standin.requests if r.method == "PUT" and r.path.endswith(f"/guilds/{GUILD_ID}/commands")],
             START_TIMEOUT,
@@ -74,6 +77,7 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
         for _attempt in range(60):
             token = f"search-{snowflake()}"
             payload = command_payload(token, snowflake(), LISTENER, ("insight", "search"), {"query": "custom AI chips"})
+            payload["data"]["guild_id"] = str(GUILD_ID)  # Discord names the guild of a guild-registered command
             await standin.dispatch_interaction(payload)
             await standin.wait_for(lambda: [r for r in standin.fake.for_token(token) if r.is_webhook() or r.is_callback()], 30, "an answer")
             await asyncio.sleep(0.5)
@@ -154,3 +158,73 @@ async def test_a_failing_start_up_logs_neither_the_token_nor_the_database_passwo
     assert "cannot open the insight store" in output
     assert BOT_TOKEN not in output
     assert "pa55-w0rd-secret" not in output
+
+
+def test_the_redactor_also_hides_the_token_in_a_traceback() -> None:
+    import logging
+
+    from bot.runner import TokenRedactor
+
+    try:
+        raise RuntimeError(f"request failed with Authorization: Bot {BOT_TOKEN}")
+    except RuntimeError:
+        record = logging.LogRecord("discord.client", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    TokenRedactor(BOT_TOKEN).filter(record)
+    formatted = logging.Formatter().format(record)
+    assert "RuntimeError" in formatted and BOT_TOKEN not in formatted
+
+
+@pytest.mark.parametrize("sharded", [False, True], ids=["client", "auto-sharded"])
+async def test_both_client_kinds_connect_to_the_configured_gateway(
+    standin: DiscordStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sharded: bool
+) -> None:
+    """The plain client connects to DEFAULT_GATEWAY and the sharded one to what /gateway/bot says;
+    with a non-default API base both must end up at the stand-in, not at gateway.discord.gg."""
+    import discord
+
+    from bot.client import create_bot
+    from bot.runner import point_at_api
+
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    settings = Settings(data_dir=tmp_path / "data", discord_token=BOT_TOKEN, discord_api_base=standin.api_base, sharded=sharded)
+    await point_at_api(settings, BOT_TOKEN)
+    bot = create_bot(settings)
+    running = asyncio.create_task(bot.start(BOT_TOKEN))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 30)
+        assert bot.get_guild(GUILD_ID) is not None
+    finally:
+        await bot.close()
+        await asyncio.gather(running, return_exceptions=True)
+    assert [identify["token"] for identify in standin.identifies] == [BOT_TOKEN]
+    assert standin.identifies[0].get("shard") == ([0, 1] if sharded else None)
+    assert [r.path for r in standin.requests if r.path == "/gateway/bot"], "the gateway URL must come from the configured API"
+
+
+def test_a_rejected_token_stops_with_one_clear_line(tmp_path: Path) -> None:
+    async def scenario() -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        server = DiscordStandIn(reject_token=True)
+        await server.start()
+        try:
+            environment = _environment(server, tmp_path / "data")
+            ran = await asyncio.to_thread(_cli, "run", environment=environment)
+            synced = await asyncio.to_thread(_cli, "sync-commands", "--guild", str(GUILD_ID), environment=environment)
+            return ran, synced
+        finally:
+            await server.stop()
+
+    for finished in asyncio.run(scenario()):
+        assert finished.returncode == 1, finished.stderr[-2000:]
+        assert finished.stderr.strip().splitlines()[-1] == "error: Discord rejected the token (401): reset it in the developer portal"
+        assert "Traceback" not in finished.stderr
+        assert BOT_TOKEN not in finished.stdout + finished.stderr
+
+
+def test_an_unreachable_api_base_stops_with_one_clear_line(tmp_path: Path) -> None:
+    environment = _environment(None, tmp_path / "data")
+    environment["INSIGHT_DISCORD_API_BASE"] = f"http://127.0.0.1:{free_port()}/api/v10"
+    finished = _cli("run", environment=environment)
+    assert finished.returncode == 1
+    assert finished.stderr.strip().splitlines() == [f"error: cannot reach the Discord API at {environment['INSIGHT_DISCORD_API_BASE']}: ClientConnectorError"]
+    assert BOT_TOKEN not in finished.stdout + finished.stderr

@@ -226,3 +226,18 @@ async def test_two_processes_racing_for_the_same_day_one_wins(settings: Settings
         finally:
             await second_engine.dispose()
     assert len([claim for claim in results if claim is not None]) == 1
+
+
+async def test_votes_on_earlier_digests_raise_an_insight(digests: DigestService, store: InsightStore, clock: Clock) -> None:
+    claim = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
+    assert claim is not None
+    await digests.mark_posted(claim.run_id, "777")
+    chosen = {pick.insight_id for pick in await digests.preview(GUILD)} | {pick.insight_id for pick in claim.picks}
+    outsider = next(found for found in sorted(await store.repository.all_ids()) if found not in chosen)
+    for user in range(8):
+        await digests.record_feedback(claim.run_id, outsider, str(8000 + user), "reaction")
+    assert await digests.vote_by_message("777", 1, "8100") is True
+    assert await digests.vote_by_message("778", 1, "8100") is False
+    picks = await digests.preview(GUILD)
+    assert outsider in {pick.insight_id for pick in picks}
+    assert "8 reactions on earlier digests" in next(pick.why for pick in picks if pick.insight_id == outsider)

@@ -283,6 +283,20 @@ class DigestService:
                     .values(enabled=False, disabled_reason=f"turned off: {error[:300]}", updated_at=self.clock())
                 )
 
+    async def vote_by_message(self, message_id: str, rank: int, user_id: str) -> bool:
+        """A reaction 1 to 5 on a posted digest counts as a vote for the insight at that place."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(digest_items.c.run_id, digest_items.c.insight_id)
+                    .join(digest_runs, digest_runs.c.id == digest_items.c.run_id)
+                    .where(and_(digest_runs.c.message_id == message_id, digest_items.c.rank == rank))
+                )
+            ).first()
+        if row is None:
+            return False
+        return await self.record_feedback(row.run_id, row.insight_id, user_id, "reaction")
+
     async def record_feedback(self, run_id: int, insight_id: str, user_id: str, kind: str) -> bool:
         """A reaction or vote on a posted digest; counts once per person, insight and kind."""
         if kind not in ("reaction", "vote"):

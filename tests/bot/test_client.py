@@ -24,7 +24,7 @@ def test_create_bot_needs_no_network_and_asks_for_no_privileged_intents(settings
     bot = create_bot(settings)
 
     assert isinstance(bot, InsightBot) and not isinstance(bot, commands.AutoShardedBot)
-    assert bot.intents.value == discord.Intents(guilds=True).value
+    assert bot.intents.value == discord.Intents(guilds=True, guild_reactions=True).value
     assert not (bot.intents.members or bot.intents.presences or bot.intents.message_content)
     assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
     with pytest.raises(StoreStarting, match="starting up"):

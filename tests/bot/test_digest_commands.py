@@ -193,3 +193,30 @@ async def test_an_empty_store_posts_nothing_and_status_says_so(settings, store: 
         assert "empty" in exchange.text
     finally:
         await harness.close()
+
+
+async def test_number_reactions_on_a_digest_are_votes_that_raise_engagement(digest_harness: BotHarness) -> None:
+    import discord
+
+    await _set_up(digest_harness, "00:00", "UTC")
+    store = digest_harness.bot.store
+    assert await _cog(digest_harness).post_due_digests() == 1
+    post = _digest_posts(digest_harness)[0]
+    run_items = await store.digests.picks(1)
+    voted = run_items[1].insight_id
+
+    def reaction(emoji: str, user_id: int) -> discord.RawReactionActionEvent:
+        data = {"message_id": post["id"], "channel_id": str(CHANNEL_ID), "user_id": str(user_id), "guild_id": str(GUILD_ID), "type": 0}
+        return discord.RawReactionActionEvent(data, discord.PartialEmoji(name=emoji), "REACTION_ADD")  # type: ignore[arg-type]
+
+    cog = _cog(digest_harness)
+    for user in (ALICE.id, ALICE.id, MANAGER.id):
+        await cog.on_raw_reaction_add(reaction("2\ufe0f\u20e3", user))
+    await cog.on_raw_reaction_add(reaction("\U0001f44d", ALICE.id))  # not a vote
+    async with store.engine.connect() as connection:
+        from sqlalchemy import select
+
+        from store.digest.schema import digest_feedback
+
+        rows = (await connection.execute(select(digest_feedback.c.insight_id, digest_feedback.c.user_id))).all()
+    assert sorted(rows) == sorted([(voted, str(ALICE.id)), (voted, str(MANAGER.id))])

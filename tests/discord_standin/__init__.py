@@ -5,7 +5,10 @@ REST answers come from the same model of Discord the in-process bot tests use
 (:class:`tests.bot.fake_discord.FakeDiscord`), served over real HTTP here; the gateway speaks the
 real protocol: HELLO, IDENTIFY, heartbeats, READY, GUILD_CREATE, and the INTERACTION_CREATE
 dispatches a test pushes. Bodies are sent with a Content-Type of exactly ``application/json``,
-because discord.py reads a body as JSON only then.
+because discord.py reads a body as JSON only then. When the client asks for ``compress=zlib-stream``
+(discord.py does unless zstandard is installed), every frame after the upgrade is one shared zlib
+stream, each message ending in a Z_SYNC_FLUSH, as Discord sends it: a client that only handled plain
+text frames would pass against a simpler fake and fail against the real gateway.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import json
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +38,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+UNAUTHORIZED = {"message": "401: Unauthorized", "code": 0}
+
+
 def _json(status: int, body: Any) -> web.Response:
     return web.Response(status=status, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
 
@@ -43,6 +50,18 @@ class GatewaySession:
     socket: web.WebSocketResponse
     sequence: int = 0
     identify: dict[str, Any] | None = None
+    # One compressor for the whole connection: zlib-stream is a single stream across messages.
+    compressor: Any = None
+    # The heartbeat reply and a test's dispatch may be sent at once; the stream must stay in order.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        text = json.dumps(frame)
+        async with self.lock:
+            if self.compressor is None:
+                await self.socket.send_str(text)
+            else:
+                await self.socket.send_bytes(self.compressor.compress(text.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH))
 
 
 @dataclass
@@ -52,6 +71,10 @@ class DiscordStandIn:
     gateway_queries: list[dict[str, str]] = field(default_factory=list)
     identifies: list[dict[str, Any]] = field(default_factory=list)
     heartbeats: int = 0
+    # Every gateway frame in order, as ("sent" | "received", frame): what tests wait on.
+    gateway_frames: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Answer every REST call with 401, as Discord does for a reset or wrong token.
+    reject_token: bool = False
     _sessions: list[GatewaySession] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -82,17 +105,22 @@ class DiscordStandIn:
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
         self.fake.requests.append(Recorded(method="GET", url=str(request.url), path="/gateway/bot", params={}))
+        if self.reject_token:
+            return _json(401, UNAUTHORIZED)
         return _json(
             200,
             {
                 "url": f"ws://127.0.0.1:{self.port}/gateway",
                 "shards": 1,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+                "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1},
             },
         )
 
     async def _rest(self, request: web.Request) -> web.Response:
         tail = request.match_info["tail"]
+        if self.reject_token:
+            self.fake.requests.append(Recorded(method=request.method, url=str(request.url), path=f"/{tail}", params=dict(request.query), status=401))
+            return _json(401, UNAUTHORIZED)
         kwargs: dict[str, Any] = {"params": dict(request.query)}
         if request.content_type.startswith("multipart/"):
             kwargs["data"] = await self._form(request)
@@ -124,15 +152,18 @@ class DiscordStandIn:
         socket_response = web.WebSocketResponse()
         await socket_response.prepare(request)
         session = GatewaySession(socket_response)
+        if request.query.get("compress") == "zlib-stream":
+            session.compressor = zlib.compressobj()
         self._sessions.append(session)
-        await socket_response.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": None, "t": None}))
+        await self._send(session, {"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": None, "t": None})
         async for message in socket_response:
             if message.type != WSMsgType.TEXT:
                 continue
             frame = json.loads(message.data)
+            self.gateway_frames.append(("received", frame))
             if frame["op"] == 1:
                 self.heartbeats += 1
-                await socket_response.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+                await self._send(session, {"op": 11, "d": None, "s": None, "t": None})
             elif frame["op"] == 2:
                 session.identify = frame["d"]
                 self.identifies.append(frame["d"])
@@ -140,9 +171,13 @@ class DiscordStandIn:
                 await self._send_dispatch(session, "GUILD_CREATE", self._guild())
         return socket_response
 
+    async def _send(self, session: GatewaySession, frame: dict[str, Any]) -> None:
+        self.gateway_frames.append(("sent", frame))
+        await session.send(frame)
+
     async def _send_dispatch(self, session: GatewaySession, event: str, data: dict[str, Any]) -> None:
         session.sequence += 1
-        await session.socket.send_str(json.dumps({"op": 0, "t": event, "s": session.sequence, "d": data}))
+        await self._send(session, {"op": 0, "t": event, "s": session.sequence, "d": data})
 
     def _ready(self) -> dict[str, Any]:
         return {
@@ -190,7 +225,9 @@ class DiscordStandIn:
         session = next(session for session in reversed(self._sessions) if session.identify is not None)
         await self._send_dispatch(session, "INTERACTION_CREATE", payload)
 
-    async def wait_for(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    async def wait_for(self, condition: Callable[[], Any], timeout: float, what: str = "the condition") -> Any:
+        """Polls ``condition`` (which reads ``requests``, ``identifies`` or ``gateway_frames``) and
+        returns its first truthy value, so a test can both wait and pick out what arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = condition()

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOOP_SECONDS = 30.0
+# Reacting with 1️⃣ to 5️⃣ on a digest is a vote for the insight at that place; votes raise an
+# insight's engagement in later digests.
+VOTE_EMOJI = {"1\ufe0f\u20e3": 1, "2\ufe0f\u20e3": 2, "3\ufe0f\u20e3": 3, "4\ufe0f\u20e3": 4, "5\ufe0f\u20e3": 5}
 
 
 class DigestCog(commands.Cog):
@@ -87,6 +90,18 @@ class DigestCog(commands.Cog):
         if claim is None:
             return None
         return await post_digest(self.bot, claim)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        rank = VOTE_EMOJI.get(payload.emoji.name or "")
+        store = self.bot.store_if_ready
+        if rank is None or store is None or payload.user_id == getattr(self.bot.user, "id", None):
+            return
+        try:
+            if await store.digests.vote_by_message(str(payload.message_id), rank, str(payload.user_id)):
+                log.info("digest vote by user %s for place %d of message %s", payload.user_id, rank, payload.message_id)
+        except Exception:  # noqa: BLE001 - a lost vote must not disturb anything else
+            log.warning("could not record a digest vote", exc_info=True)
 
     # -- commands -----------------------------------------------------------------------------
 

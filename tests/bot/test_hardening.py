@@ -1,0 +1,39 @@
+"""Input anyone can type, and a gateway that reconnects: clear private answers, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.bot.conftest import ALICE
+from tests.bot.fake_discord import EPHEMERAL
+from tests.bot.harness import BotHarness
+
+
+@pytest.mark.parametrize("query", ["", "   ", "why " * 1500])
+async def test_an_empty_or_6000_character_query_gets_a_private_explanation(harness: BotHarness, query: str) -> None:
+    exchange = await harness.slash(ALICE, "insight search", query=query)
+    assert int(exchange.last_message["flags"]) & EPHEMERAL
+    assert "query" in exchange.text.lower() or "1000" in exchange.text
+    assert "Traceback" not in exchange.text
+
+
+@pytest.mark.parametrize("insight_id", ["not-an-id", "0123456789abcdef", "<@&123>"])
+async def test_unknown_or_malformed_ids_get_a_private_explanation(harness: BotHarness, insight_id: str) -> None:
+    exchange = await harness.slash(ALICE, "insight related", id=insight_id)
+    assert int(exchange.last_message["flags"]) & EPHEMERAL
+    assert "insight" in exchange.text.lower() and "Traceback" not in exchange.text
+
+
+async def test_a_second_ready_starts_no_second_loop_and_registers_nothing_twice(harness: BotHarness) -> None:
+    bot = harness.bot
+    loops_before = [task for task in asyncio.all_tasks() if task.get_name().startswith("discord-ext-tasks:")]
+    dynamic_before = dict(bot._connection._view_store._dynamic_items)
+    for _ in range(2):
+        bot.dispatch("ready")
+        bot.dispatch("resumed")
+    await asyncio.sleep(0.05)
+    loops_after = [task for task in asyncio.all_tasks() if task.get_name().startswith("discord-ext-tasks:")]
+    assert len(loops_after) == len(loops_before) == 1
+    assert dict(bot._connection._view_store._dynamic_items) == dynamic_before

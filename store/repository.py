@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, text, tuple_
+from sqlalchemy import Table, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -89,13 +89,8 @@ class InsightRepository:
         return insert(table).on_conflict_do_nothing()
 
     async def existing_ids(self, ids: Iterable[str]) -> set[str]:
-        wanted = sorted(set(ids))
-        found: set[str] = set()
         async with self._engine.connect() as connection:
-            for chunk in _chunks(wanted):
-                rows = await connection.execute(select(insights.c.id).where(insights.c.id.in_(chunk)))
-                found.update(row[0] for row in rows)
-        return found
+            return await self._present_ids(connection, list(ids))
 
     async def write_batch(self, batch: WriteBatch) -> WriteOutcome:
         now = datetime.now(timezone.utc)
@@ -377,4 +372,4 @@ class InsightRepository:
                         await connection.execute(text("DELETE FROM insights_fts WHERE insight_id = :id"), {"id": insight_id})
 
 
-__all__ = ["InsightRepository", "PendingBrief", "Relation", "WriteBatch", "WriteOutcome", "and_", "tuple_"]
+__all__ = ["InsightRepository", "PendingBrief", "Relation", "WriteBatch", "WriteOutcome"]

@@ -101,6 +101,7 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
         stdout, stderr = await asyncio.to_thread(process.communicate, timeout=60)
 
     assert process.returncode == 0, stderr[-3000:]
+    assert standin.gateway_closes == [1000], "SIGTERM must close the gateway cleanly"
     assert BOT_TOKEN not in stdout and BOT_TOKEN not in stderr
     assert "command insight search by user" in stderr
 

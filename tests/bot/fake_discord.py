@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import discord
 from discord.http import Route
 from multidict import CIMultiDict, CIMultiDictProxy
 

@@ -73,6 +73,8 @@ class DiscordStandIn:
     heartbeats: int = 0
     # Every gateway frame in order, as ("sent" | "received", frame): what tests wait on.
     gateway_frames: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # How each gateway connection ended, as the client's close code (1000: a clean close).
+    gateway_closes: list[int | None] = field(default_factory=list)
     # Answer every REST call with 401, as Discord does for a reset or wrong token.
     reject_token: bool = False
     _sessions: list[GatewaySession] = field(default_factory=list)
@@ -167,8 +169,9 @@ class DiscordStandIn:
             elif frame["op"] == 2:
                 session.identify = frame["d"]
                 self.identifies.append(frame["d"])
-                await self._send_dispatch(session, "READY", self._ready())
+                await self._send_dispatch(session, "READY", self._ready(frame["d"]))
                 await self._send_dispatch(session, "GUILD_CREATE", self._guild())
+        self.gateway_closes.append(socket_response.close_code)
         return socket_response
 
     async def _send(self, session: GatewaySession, frame: dict[str, Any]) -> None:
@@ -179,8 +182,8 @@ class DiscordStandIn:
         session.sequence += 1
         await self._send(session, {"op": 0, "t": event, "s": session.sequence, "d": data})
 
-    def _ready(self) -> dict[str, Any]:
-        return {
+    def _ready(self, identify: dict[str, Any]) -> dict[str, Any]:
+        ready: dict[str, Any] = {
             "v": 10,
             "user": self.fake.bot_user,
             "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
@@ -190,6 +193,10 @@ class DiscordStandIn:
             "private_channels": [],
             "relationships": [],
         }
+        if "shard" in identify:
+            # Discord echoes the shard a sharded client identified as; AutoShardedClient reads it.
+            ready["shard"] = identify["shard"]
+        return ready
 
     def _guild(self) -> dict[str, Any]:
         return {

@@ -175,11 +175,18 @@ async def _serve(settings: Settings, token: str) -> int:
                 log.info("stopping on signal")
                 break
     finally:
+        stop_task.cancel()
+        await stop_gateway(bot_task)
         await _shutdown(bot, store_task, store)
-        for task in (bot_task, stop_task):
-            task.cancel()
-        await asyncio.gather(bot_task, stop_task, return_exceptions=True)
     return exit_code
+
+
+async def stop_gateway(running: asyncio.Task[None]) -> None:
+    """Stops ``bot.start`` before ``bot.close()`` runs. While the non-sharded client's reader waits
+    on the socket, aiohttp hands it the close and discord.py answers with code 4000 (a resumable
+    close: Discord keeps the bot online a while) instead of the 1000 that close() means to send."""
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
 
 
 async def _shutdown(bot: InsightBot, store_task: asyncio.Task[InsightStore], store: InsightStore | None) -> None:

@@ -29,17 +29,29 @@ def run(context: click.Context) -> None:
 @click.pass_context
 def sync_commands_command(context: click.Context, guild_id: int | None, as_json: bool) -> None:
     """Register the slash commands with Discord, globally or in one guild."""
-    import discord
-
-    from bot.runner import sync_commands
-
+    settings = _settings(context)
     try:
-        count = sync_commands(_settings(context), guild_id)
+        # Before discord.py is even imported: a missing token should cost nothing.
+        settings.require_discord_token()
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
+
+    import aiohttp
+    import discord
+
+    from bot.runner import REJECTED_TOKEN, sync_commands
+
+    try:
+        count = sync_commands(settings, guild_id)
     except discord.LoginFailure:
-        click.echo("error: Discord rejected the token (401): reset it in the developer portal", err=True)
+        click.echo(REJECTED_TOKEN, err=True)
+        sys.exit(1)
+    except discord.HTTPException as error:
+        click.echo(f"error: Discord refused the command sync (HTTP {error.status}): {error.text}", err=True)
+        sys.exit(1)
+    except (aiohttp.ClientError, OSError) as error:
+        click.echo(f"error: cannot reach the Discord API at {settings.discord_api_base}: {type(error).__name__}", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps({"synced": count, "guild": guild_id}))

@@ -184,7 +184,7 @@ async def test_both_client_kinds_connect_to_the_configured_gateway(
     import discord
 
     from bot.client import create_bot
-    from bot.runner import point_at_api
+    from bot.runner import point_at_api, stop_gateway
 
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
@@ -196,8 +196,10 @@ async def test_both_client_kinds_connect_to_the_configured_gateway(
         await asyncio.wait_for(bot.wait_until_ready(), 30)
         assert bot.get_guild(GUILD_ID) is not None
     finally:
+        await stop_gateway(running)
         await bot.close()
-        await asyncio.gather(running, return_exceptions=True)
+    await standin.wait_for(lambda: standin.gateway_closes, 5, "the gateway to close")
+    assert standin.gateway_closes == [1000], "the runner's shutdown must close the gateway cleanly"
     assert [identify["token"] for identify in standin.identifies] == [BOT_TOKEN]
     assert standin.identifies[0].get("shard") == ([0, 1] if sharded else None)
     assert [r.path for r in standin.requests if r.path == "/gateway/bot"], "the gateway URL must come from the configured API"

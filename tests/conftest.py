@@ -112,11 +112,8 @@ async def open_test_store(mode: str, request: pytest.FixtureRequest, settings: S
 
 @pytest.fixture(params=STORE_MODES)
 async def store(request: pytest.FixtureRequest, settings: Settings, fake_embedder: FakeEmbedder) -> AsyncIterator[InsightStore]:
-    opened = await open_test_store(request.param, request, settings, fake_embedder)
-    try:
+    async with await open_test_store(request.param, request, settings, fake_embedder) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

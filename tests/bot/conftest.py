@@ -30,11 +30,8 @@ LAUNCH_RELATED = "Satellite constellations need cheap orbital launch capacity mo
 async def store(request: pytest.FixtureRequest, settings: Settings, fake_embedder: FakeEmbedder) -> AsyncIterator[InsightStore]:
     """The Discord layer's tests need a real store, not every storage back end: those are the
     store suite's business, and running the bot over each of them only multiplies the time."""
-    opened = await open_test_store(request.param, request, settings, fake_embedder)
-    try:
+    async with await open_test_store(request.param, request, settings, fake_embedder) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

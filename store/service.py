@@ -94,7 +94,7 @@ class InsightStore:
             vocabulary=getattr(embedder, "vocabulary", None) or None,
         )
         self.ingestor = Ingestor(self.repository, index, embedder, settings.same_idea_threshold)
-        self.digests = DigestService(engine, index, settings.same_idea_threshold)
+        self.digests = DigestService(engine, self.repository, index, settings.same_idea_threshold)
         self._lock = lock
         self._chroma_client = chroma_client
 

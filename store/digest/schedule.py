@@ -1,27 +1,49 @@
 """When a digest is due, in each guild's own time zone. Pure functions over an injected "now".
 
-Only today's local date is ever due (days that passed are not backfilled). A local time that does
-not exist on a spring-forward day is posted at the same offset as before the change (02:30 becomes
-03:30); a time that happens twice on a fall-back day is posted at its first occurrence. Either way
-each local date has exactly one post instant, so no day is skipped or doubled.
+Each local date has exactly one post instant, so daylight-saving changes neither skip nor double a
+day: the first instant at which the guild's wall clock reads the set time or later. A time that
+does not exist that day (the spring-forward gap: 02:30 when clocks jump from 02:00 to 03:00) is
+therefore posted when the clock jumps past it (03:00); a time that happens twice (fall back) is
+posted at its first occurrence.
+
+Only today's local date is ever due: days that passed while the bot was down are not backfilled,
+and a day on or before the last posted one is never due again (even after a time-zone change
+moves "today" back a day).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from store.errors import InvalidInput
 
 DEFAULT_TIME = "08:00"
 DEFAULT_TIMEZONE = "UTC"
 _TIME_SHAPE = re.compile(r"^(\d{1,2}):(\d{2})$")
+# Offered before anything is typed: Discord shows at most 25 choices, and these cover most people.
+_COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class DigestConfig:
+    """One guild's digest settings (a digest_settings row)."""
+
     guild_id: str
     channel_id: str | None
     post_time: str
@@ -33,67 +55,86 @@ class DigestConfig:
 def parse_time(value: str) -> time:
     match = _TIME_SHAPE.match(value.strip())
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise InvalidInput(f"{value.strip()[:20]} is not a time: use HH:MM, 24-hour, e.g. 08:00")
+        raise InvalidInput(f"{value.strip()[:20] or 'an empty value'} is not a time: use HH:MM, 24-hour, e.g. 08:00")
     return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_timezone(name: str) -> ZoneInfo:
     cleaned = name.strip()
-    if cleaned not in _zone_names():
-        raise InvalidInput(f"{cleaned[:64]} is not a time zone: pick one from the list, e.g. Europe/Berlin")
-    try:
-        return ZoneInfo(cleaned)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"{cleaned[:64]} is not a time zone: pick one from the list, e.g. Europe/Berlin") from None
+    # Checking the list first keeps paths and odd strings away from ZoneInfo's file lookup.
+    if cleaned not in zone_names():
+        raise InvalidInput(f"{cleaned[:64] or 'an empty value'} is not a time zone: pick one from the list, e.g. Europe/Berlin")
+    return ZoneInfo(cleaned)
 
 
-_ZONES: frozenset[str] | None = None
-
-
-def _zone_names() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return _ZONES
+@functools.cache
+def zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def timezone_choices(fragment: str, limit: int = 25) -> list[str]:
-    """Zones containing what was typed, the ones that start with it first."""
+    """Zones containing what was typed, those whose name or city starts with it first."""
     typed = fragment.strip().lower().replace(" ", "_")
-    names = sorted(_zone_names())
     if not typed:
-        common = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Los_Angeles", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland"]
-        return common[:limit]
-    starting = [name for name in names if name.lower().startswith(typed) or name.lower().split("/")[-1].startswith(typed)]
-    containing = [name for name in names if typed in name.lower() and name not in starting]
+        return list(_COMMON_ZONES[:limit])
+    names = sorted(zone_names())
+    starting = [name for name in names if name.lower().startswith(typed) or name.lower().rsplit("/", 1)[-1].startswith(typed)]
+    chosen = set(starting)
+    containing = [name for name in names if typed in name.lower() and name not in chosen]
     return (starting + containing)[:limit]
-
-
-def post_instant(local_date: date, post_time: str, zone_name: str) -> datetime:
-    """The UTC instant of one local date's post."""
-    zone = ZoneInfo(zone_name)
-    wall = datetime.combine(local_date, parse_time(post_time), tzinfo=zone).replace(fold=0)
-    return wall.astimezone(timezone.utc)
 
 
 def local_today(now_utc: datetime, zone_name: str) -> date:
     return now_utc.astimezone(ZoneInfo(zone_name)).date()
 
 
-def due_local_date(config: DigestConfig, now_utc: datetime, posted_dates: set[str]) -> date | None:
-    """Today's local date if its post time has come and it has not been posted; never an earlier day."""
+def post_instant(local_date: date, post_time: str, zone_name: str) -> datetime:
+    """The UTC instant of one local date's post: the first instant its wall clock reads
+    ``post_time`` or later."""
+    zone = ZoneInfo(zone_name)
+    wall = datetime.combine(local_date, parse_time(post_time))
+    earlier = wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    if earlier.astimezone(zone).replace(tzinfo=None) == wall:
+        return earlier  # the time exists; fold=0 is its first occurrence when it happens twice
+    # In a gap, fold=0 reads the wall time with the offset from before the jump, which lands after
+    # the jump, and fold=1 with the offset after it, which lands before: the jump lies between.
+    # Set times are whole minutes and offsets whole seconds, so seconds are exact enough.
+    low = int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    high = int(earlier.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= wall:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, timezone.utc)
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def due_date(config: DigestConfig, now_utc: datetime, last_posted_local_date: date | str | None = None) -> date | None:
+    """Today's local date if its post instant has come and it has not been posted; never an
+    earlier day."""
     if not config.enabled or config.channel_id is None:
         return None
     today = local_today(now_utc, config.timezone)
-    if today.isoformat() in posted_dates:
+    last = _as_date(last_posted_local_date)
+    if last is not None and last >= today:
         return None
     return today if now_utc >= post_instant(today, config.post_time, config.timezone) else None
 
 
-def next_post_at(config: DigestConfig, now_utc: datetime, posted_dates: set[str]) -> datetime | None:
+def next_post_at(config: DigestConfig, now_utc: datetime, last_posted_local_date: date | str | None = None) -> datetime | None:
+    """When the next digest goes out (``now_utc`` itself if one is due and waiting), or None when
+    the digest is off."""
     if not config.enabled or config.channel_id is None:
         return None
     today = local_today(now_utc, config.timezone)
-    if today.isoformat() not in posted_dates:
+    last = _as_date(last_posted_local_date)
+    if last is None or last < today:
         return max(post_instant(today, config.post_time, config.timezone), now_utc)
-    return post_instant(today + timedelta(days=1), config.post_time, config.timezone)
+    return post_instant(last + timedelta(days=1), config.post_time, config.timezone)

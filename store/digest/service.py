@@ -1,70 +1,129 @@
 """The daily digest's records: each guild's settings, and one run per channel and local day.
 
-The protocol that makes a digest post once, on time, never twice:
+How a digest is posted once, on time, never twice, even with two bot processes on one database:
 
-1. ``claim`` chooses the five and, in one transaction, inserts the day's run (unique on channel and
-   local date) with its five items. Only the process whose insert succeeds may post.
-2. The poster sends the message with the run's ``marker`` in it, then calls ``mark_posted`` with the
-   message id.
-3. A crash between 1 and 2 leaves a run "claimed" with no message id. After ``LEASE`` any process
-   may ``claim`` it again: a conditional UPDATE on the old claim time lets exactly one win, and it
-   gets the same five (they were stored at claim time). Before sending, that poster looks for the
-   marker among the channel's recent messages, in case the first attempt did post before dying.
-4. ``mark_failed(permanent=True)`` (missing permissions, deleted channel) ends the run and turns the
-   guild's digest off with the reason, shown by ``status``; a transient failure is retried by the
-   poster and, if it dies, by the lease.
+1. ``due_guilds()`` (or ``due()``) names the guilds whose digest for *today* (in their own zone) is
+   due and not posted. The scheduler calls it every beat; missed beats are caught up the same day,
+   earlier days are never offered.
+2. ``claim(guild, channel, local_date, worker)`` chooses the five and, in one transaction, inserts
+   the day's run (UNIQUE(channel_id, local_date)) with its five items. Only the process whose
+   insert succeeds gets a :class:`DigestClaim`; everyone else gets None.
+3. The poster puts ``claim.marker`` in the message content, sends it, then calls
+   ``mark_posted(run_id, message_id)``. While it retries (rate limits, 5xx) it calls
+   ``renew(claim)`` before each attempt and stops if that returns False: its lease was lost.
+4. A crash between 2 and 3 leaves the run "claimed" without a message id. Once its lease
+   (``LEASE``, doubling with each attempt up to 8x) has run out, the next ``claim`` for that day
+   retakes it with a conditional UPDATE (status still 'claimed', claimed_at older than the lease,
+   attempts unchanged), so exactly one process wins. It gets the *same* five (they were stored at
+   claim time) and ``claim.resumed`` is True: before sending, the poster searches the channel's
+   recent messages for ``claim.marker`` and, if found, only records that message with
+   ``mark_posted``. ``mark_posted`` keeps the first message recorded; a False answer means the
+   run already has one, so the caller's own message is a duplicate it may delete.
+5. ``mark_failed(run_id, error, permanent=False)`` (the poster gave up on 429/5xx) records the
+   error and restarts the lease, so a later beat retries with the same five.
+   ``permanent=True`` (403 missing permissions, 404 deleted channel) ends the run and turns the
+   guild's digest off with the reason, which ``status`` shows. Turning it on again with
+   ``configure_channel`` lets the same day's run be taken again at once.
+
+An empty store claims nothing (no run row) and ``status`` says so.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store.digest import schedule
 from store.digest.schedule import DigestConfig
-from store.digest.schema import digest_feedback, digest_items, digest_runs, digest_settings
-from store.digest.selection import DigestPick, select_digest
+from store.digest.schema import (
+    digest_feedback,
+    digest_items,
+    digest_runs,
+    digest_settings,
+)
+from store.digest.selection import DigestPick, DigestSelector, DigestWeights
 from store.errors import InvalidInput
+from store.repository import InsightRepository
 from store.schema import insights
 from store.vector_index import VectorIndex
 
+log = logging.getLogger(__name__)
+
 LEASE = timedelta(minutes=5)
+MAX_LEASE_DOUBLINGS = 3
 DIGEST_SIZE = 5
+RESURFACE_DAYS = 30
+FEEDBACK_KINDS = ("reaction", "vote")
+_DISCORD_ID = re.compile(r"^\d{1,20}$")
 
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored one is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _check_id(value: str, what: str) -> str:
+    cleaned = str(value).strip()
+    if not _DISCORD_ID.match(cleaned):
+        raise InvalidInput(f"{cleaned[:24]!r} is not a {what} id: use the number Discord shows for it")
+    return cleaned
+
+
+def _day(local_date: date | str) -> str:
+    if isinstance(local_date, date):
+        return local_date.isoformat()
+    try:
+        return date.fromisoformat(local_date).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{local_date[:20]!r} is not a date: use YYYY-MM-DD") from None
+
+
+def lease_for(attempts: int) -> timedelta:
+    """How long a claim is left alone: a run that keeps failing is retried less and less often."""
+    return LEASE * 2 ** min(max(attempts - 1, 0), MAX_LEASE_DOUBLINGS)
+
+
+def marker_for(local_date: str, run_id: int) -> str:
+    return f"insight-recall digest {local_date} #{run_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class DigestClaim:
+    """A run this process may post. ``resumed``: an earlier attempt may have posted it already."""
+
     run_id: int
     guild_id: str
     channel_id: str
     local_date: str
     picks: tuple[DigestPick, ...]
     resumed: bool
+    claimed_by: str = ""
+    attempt: int = 1
 
     @property
     def marker(self) -> str:
         return marker_for(self.local_date, self.run_id)
 
 
-def marker_for(local_date: str, run_id: int) -> str:
-    return f"insight-recall digest {local_date} #{run_id}"
+class DueDigest(NamedTuple):
+    """A tuple, so ``for config, local_date in await digests.due()`` reads naturally."""
+
+    config: DigestConfig
+    local_date: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +133,17 @@ class DigestStatus:
     last_message_id: str | None
     next_post_at: datetime | None
     problem: str | None
+    store_empty: bool = False
+
+    @property
+    def next_post_local(self) -> datetime | None:
+        if self.next_post_at is None or self.config is None:
+            return None
+        return self.next_post_at.astimezone(ZoneInfo(self.config.timezone))
 
     def as_dict(self) -> dict[str, Any]:
         config = self.config
+        local = self.next_post_local
         return {
             "channel_id": config.channel_id if config else None,
             "time": config.post_time if config else schedule.DEFAULT_TIME,
@@ -85,57 +152,71 @@ class DigestStatus:
             "last_posted_date": self.last_posted_date,
             "last_message_id": self.last_message_id,
             "next_post_at": self.next_post_at.isoformat() if self.next_post_at else None,
+            "next_post_local": local.isoformat() if local else None,
             "problem": self.problem,
+            "store_empty": self.store_empty,
         }
+
+
+def _config(row: Any) -> DigestConfig:
+    return DigestConfig(row.guild_id, row.channel_id, row.post_time, row.timezone, bool(row.enabled), row.disabled_reason)
 
 
 class DigestService:
     def __init__(
         self,
         engine: AsyncEngine,
+        repository: InsightRepository,
         index: VectorIndex,
         same_idea_threshold: float,
         clock: Callable[[], datetime] = _utc_now,
+        *,
+        size: int = DIGEST_SIZE,
+        resurface_days: int = RESURFACE_DAYS,
+        weights: DigestWeights | None = None,
     ) -> None:
         self._engine = engine
-        self._index = index
-        self._threshold = same_idea_threshold
+        self._selector = DigestSelector(engine, repository, index, same_idea_threshold, size=size, resurface_days=resurface_days, weights=weights)
+        # Public so tests (and the bot's stand-in tests) can move time.
         self.clock = clock
 
-    def _upsert(self) -> Any:
-        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        return insert(digest_settings)
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+    def _now(self) -> datetime:
+        return self.clock().astimezone(timezone.utc)
 
     # -- settings -----------------------------------------------------------------------------
 
     async def config(self, guild_id: str) -> DigestConfig | None:
         async with self._engine.connect() as connection:
-            row = (await connection.execute(select(digest_settings).where(digest_settings.c.guild_id == guild_id))).first()
-        if row is None:
-            return None
-        return DigestConfig(row.guild_id, row.channel_id, row.post_time, row.timezone, row.enabled, row.disabled_reason)
+            row = (await connection.execute(select(digest_settings).where(digest_settings.c.guild_id == str(guild_id)))).first()
+        return _config(row) if row is not None else None
 
-    async def _save(self, guild_id: str, **values: Any) -> DigestConfig:
-        current = await self.config(guild_id)
-        merged = {
+    async def _save(self, guild_id: str, **changes: Any) -> DigestConfig:
+        """One upsert that touches only ``changes``, so two managers changing different settings
+        at once both keep theirs."""
+        guild_id = _check_id(guild_id, "server")
+        changes["updated_at"] = self._now()
+        defaults = {
             "guild_id": guild_id,
-            "channel_id": current.channel_id if current else None,
-            "post_time": current.post_time if current else schedule.DEFAULT_TIME,
-            "timezone": current.timezone if current else schedule.DEFAULT_TIMEZONE,
-            "enabled": current.enabled if current else False,
-            "disabled_reason": current.disabled_reason if current else None,
-            "updated_at": self.clock(),
-        } | values
-        statement = self._upsert().values(**merged)
-        statement = statement.on_conflict_do_update(index_elements=["guild_id"], set_={key: merged[key] for key in merged if key != "guild_id"})
+            "channel_id": None,
+            "post_time": schedule.DEFAULT_TIME,
+            "timezone": schedule.DEFAULT_TIMEZONE,
+            "enabled": False,
+            "disabled_reason": None,
+        }
+        statement = self._insert(digest_settings).values(**(defaults | changes))
+        statement = statement.on_conflict_do_update(index_elements=["guild_id"], set_=changes)
         async with self._engine.begin() as connection:
             await connection.execute(statement)
-        result = await self.config(guild_id)
-        assert result is not None
-        return result
+        saved = await self.config(guild_id)
+        assert saved is not None
+        return saved
 
     async def configure_channel(self, guild_id: str, channel_id: str) -> DigestConfig:
-        return await self._save(guild_id, channel_id=channel_id, enabled=True, disabled_reason=None)
+        """Sets the channel and turns the digest on (again, after a failure turned it off)."""
+        return await self._save(guild_id, channel_id=_check_id(channel_id, "channel"), enabled=True, disabled_reason=None)
 
     async def configure_time(self, guild_id: str, post_time: str, zone: str) -> DigestConfig:
         parsed = schedule.parse_time(post_time)
@@ -147,68 +228,95 @@ class DigestService:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def _posted_dates(self, channel_id: str | None) -> dict[str, str | None]:
-        if channel_id is None:
-            return {}
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(
-                select(digest_runs.c.local_date, digest_runs.c.message_id).where(
-                    and_(digest_runs.c.channel_id == channel_id, digest_runs.c.status == "posted")
-                )
-            )
-            return {local_date: message_id for local_date, message_id in rows}
-
     async def status(self, guild_id: str) -> DigestStatus:
         config = await self.config(guild_id)
-        posted = await self._posted_dates(config.channel_id if config else None)
-        last = max(posted) if posted else None
-        problem = None
+        empty = await self._store_is_empty()
         if config is None or config.channel_id is None:
             problem = "no channel set: use /digest channel"
-        elif not config.enabled:
+            return DigestStatus(config, None, None, None, "the insight store is empty; " + problem if empty else problem, empty)
+        now = self._now()
+        async with self._engine.connect() as connection:
+            last = (
+                await connection.execute(
+                    select(digest_runs.c.local_date, digest_runs.c.message_id)
+                    .where(and_(digest_runs.c.channel_id == config.channel_id, digest_runs.c.status == "posted"))
+                    .order_by(digest_runs.c.local_date.desc())
+                    .limit(1)
+                )
+            ).first()
+            today = schedule.local_today(now, config.timezone).isoformat()
+            pending = (
+                await connection.execute(
+                    select(digest_runs.c.status, digest_runs.c.last_error).where(
+                        and_(digest_runs.c.channel_id == config.channel_id, digest_runs.c.local_date == today)
+                    )
+                )
+            ).first()
+        last_date, last_message = (last.local_date, last.message_id) if last else (None, None)
+        problem = None
+        if not config.enabled:
             problem = config.disabled_reason or "the digest is off: use /digest channel to turn it on"
-        elif await self._store_is_empty():
-            problem = "the insight store is empty: nothing will be posted until insights are ingested"
-        next_at = schedule.next_post_at(config, self.clock(), set(posted)) if config else None
-        return DigestStatus(config, last, posted.get(last) if last else None, next_at, problem)
+        elif empty:
+            problem = "the insight store is empty: nothing is posted until insights are added"
+        elif pending is not None and pending.status == "claimed" and pending.last_error:
+            problem = f"today's post failed and will be tried again: {pending.last_error}"
+        return DigestStatus(config, last_date, last_message, schedule.next_post_at(config, now, last_date), problem, empty)
 
     async def _store_is_empty(self) -> bool:
         async with self._engine.connect() as connection:
-            return (await connection.execute(select(func.count()).select_from(select(insights.c.id).limit(1).subquery()))).scalar_one() == 0
+            return (await connection.execute(select(insights.c.id).limit(1))).first() is None
 
     async def preview(self, guild_id: str | None) -> list[DigestPick]:
-        """What would be posted now; writes nothing."""
-        config = await self.config(guild_id) if guild_id else None
-        channel_id = config.channel_id if config else None
-        return await select_digest(self._engine, self._index, channel_id, self.clock(), self._threshold, DIGEST_SIZE)
+        """What would be posted now; writes nothing. No guild: as for a channel that never had one."""
+        config = await self.config(_check_id(guild_id, "server")) if guild_id is not None else None
+        return await self._selector.choose(config.channel_id if config else None, self._now())
 
-    async def due(self) -> list[tuple[DigestConfig, date]]:
-        """Guilds whose digest for today (in their own time zone) should be posted now."""
-        now = self.clock()
+    async def due_guilds(self, now: datetime | None = None) -> list[DueDigest]:
+        """Guilds whose digest for today, in their own zone, should be posted now (one query)."""
+        now = (now or self.clock()).astimezone(timezone.utc)
+        last_posted = (
+            select(digest_runs.c.channel_id, func.max(digest_runs.c.local_date).label("last_posted"))
+            .where(digest_runs.c.status == "posted")
+            .group_by(digest_runs.c.channel_id)
+            .subquery()
+        )
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(select(digest_settings).where(digest_settings.c.enabled.is_(True)))).all()
-        found: list[tuple[DigestConfig, date]] = []
+            rows = (
+                await connection.execute(
+                    select(digest_settings, last_posted.c.last_posted)
+                    .outerjoin(last_posted, last_posted.c.channel_id == digest_settings.c.channel_id)
+                    .where(and_(digest_settings.c.enabled.is_(True), digest_settings.c.channel_id.is_not(None)))
+                    .order_by(digest_settings.c.guild_id)
+                )
+            ).all()
+        found = []
         for row in rows:
-            config = DigestConfig(row.guild_id, row.channel_id, row.post_time, row.timezone, row.enabled, row.disabled_reason)
-            posted = await self._posted_dates(config.channel_id)
-            local_date = schedule.due_local_date(config, now, set(posted))
+            config = _config(row)
+            local_date = schedule.due_date(config, now, row.last_posted)
             if local_date is not None:
-                found.append((config, local_date))
+                found.append(DueDigest(config, local_date))
         return found
+
+    async def due(self) -> list[DueDigest]:
+        """``due_guilds`` at the service's clock."""
+        return await self.due_guilds()
 
     # -- claiming and posting -----------------------------------------------------------------
 
     async def claim(self, guild_id: str, channel_id: str, local_date: date | str, claimed_by: str) -> DigestClaim | None:
-        """The day's run for this process to post, or None: someone else has it, it is done, or
-        there is nothing to post."""
-        day = local_date.isoformat() if isinstance(local_date, date) else local_date
+        """The day's run for this process to post, or None: the digest is off or moved, someone
+        else holds the day, it is done, or there is nothing to post."""
+        day = _day(local_date)
+        config = await self.config(guild_id)
+        if config is None or not config.enabled or config.channel_id != channel_id:
+            return None
         existing = await self._run(channel_id, day)
         if existing is not None:
             return await self._retake(existing, claimed_by)
-        picks = await select_digest(self._engine, self._index, channel_id, self.clock(), self._threshold, DIGEST_SIZE)
+        now = self._now()
+        picks = await self._selector.choose(channel_id, now)
         if not picks:
             return None
-        now = self.clock()
         try:
             async with self._engine.begin() as connection:
                 run_id = (
@@ -226,8 +334,13 @@ class DigestService:
                     ],
                 )
         except IntegrityError:
+            if await self._run(channel_id, day) is None:
+                # Not the day's claim but an insight deleted since it was chosen: the next beat
+                # chooses again.
+                log.warning("digest for guild %s (%s): a chosen insight vanished; choosing again next time", guild_id, day)
             return None
-        return DigestClaim(run_id, guild_id, channel_id, day, tuple(picks), resumed=False)
+        log.info("digest for guild %s (%s) claimed as run %d by %s", guild_id, day, run_id, claimed_by)
+        return DigestClaim(run_id, guild_id, channel_id, day, tuple(picks), resumed=False, claimed_by=claimed_by, attempt=1)
 
     async def _run(self, channel_id: str, day: str) -> Any:
         async with self._engine.connect() as connection:
@@ -236,22 +349,45 @@ class DigestService:
             ).first()
 
     async def _retake(self, run: Any, claimed_by: str) -> DigestClaim | None:
-        """A claimed run whose poster went quiet for longer than the lease goes to exactly one taker."""
-        if run.status == "posted" or run.message_id is not None:
+        """A claim whose lease ran out, or a failed run of a digest turned on again, goes to
+        exactly one taker: ``attempts`` is the row's version."""
+        if run.status not in ("claimed", "failed") or run.message_id is not None:
             return None
-        now = self.clock()
-        # A failed run (the digest was off) may be taken again at once once it is back on.
-        if run.status == "claimed" and _aware(run.claimed_at) > now - LEASE:  # type: ignore[operator]
-            return None
+        now = self._now()
+        condition = and_(digest_runs.c.id == run.id, digest_runs.c.status == run.status, digest_runs.c.attempts == run.attempts)
+        if run.status == "claimed":
+            cutoff = now - lease_for(run.attempts)
+            if _aware(run.claimed_at) > cutoff:
+                return None
+            condition = and_(condition, digest_runs.c.claimed_at <= cutoff)
         async with self._engine.begin() as connection:
             taken = await connection.execute(
-                update(digest_runs)
-                .where(and_(digest_runs.c.id == run.id, digest_runs.c.status == run.status, digest_runs.c.claimed_at == run.claimed_at))
-                .values(status="claimed", claimed_by=claimed_by, claimed_at=now, attempts=digest_runs.c.attempts + 1)
+                update(digest_runs).where(condition).values(status="claimed", claimed_by=claimed_by, claimed_at=now, attempts=run.attempts + 1)
             )
-            if taken.rowcount != 1:
-                return None
-        return DigestClaim(run.id, run.guild_id, run.channel_id, run.local_date, tuple(await self.picks(run.id)), resumed=True)
+        if taken.rowcount != 1:
+            return None
+        log.info("digest run %d (%s) retaken by %s, attempt %d", run.id, run.local_date, claimed_by, run.attempts + 1)
+        picks = tuple(await self.picks(run.id))
+        return DigestClaim(run.id, run.guild_id, run.channel_id, run.local_date, picks, resumed=True, claimed_by=claimed_by, attempt=run.attempts + 1)
+
+    async def renew(self, claim: DigestClaim) -> bool:
+        """Extends the claim's lease; False means another process has retaken the run (or it was
+        recorded), so this one must not post."""
+        async with self._engine.begin() as connection:
+            renewed = await connection.execute(
+                update(digest_runs)
+                .where(
+                    and_(
+                        digest_runs.c.id == claim.run_id,
+                        digest_runs.c.status == "claimed",
+                        digest_runs.c.claimed_by == claim.claimed_by,
+                        digest_runs.c.attempts == claim.attempt,
+                        digest_runs.c.message_id.is_(None),
+                    )
+                )
+                .values(claimed_at=self._now())
+            )
+        return renewed.rowcount == 1
 
     async def picks(self, run_id: int) -> list[DigestPick]:
         async with self._engine.connect() as connection:
@@ -263,25 +399,43 @@ class DigestService:
             )
             return [DigestPick(found, text, score, why, bool(resurfaced)) for found, text, score, why, resurfaced in rows]
 
-    async def mark_posted(self, run_id: int, message_id: str) -> None:
+    async def mark_posted(self, run_id: int, message_id: str) -> bool:
+        """Records the message that carries the run. False: the run already had one recorded."""
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(digest_runs).where(digest_runs.c.id == run_id).values(status="posted", message_id=message_id, posted_at=self.clock(), last_error=None)
+            done = await connection.execute(
+                update(digest_runs)
+                .where(and_(digest_runs.c.id == run_id, digest_runs.c.message_id.is_(None)))
+                .values(status="posted", message_id=str(message_id), posted_at=self._now(), last_error=None)
             )
+        if done.rowcount != 1:
+            log.warning("digest run %d already has a message; %s is a second one", run_id, message_id)
+            return False
+        return True
 
     async def mark_failed(self, run_id: int, error: str, permanent: bool) -> None:
+        now = self._now()
         async with self._engine.begin() as connection:
-            values: dict[str, Any] = {"last_error": error[:500]}
-            if permanent:
-                values["status"] = "failed"
-            await connection.execute(update(digest_runs).where(digest_runs.c.id == run_id).values(**values))
-            if permanent:
-                guild_id = (await connection.execute(select(digest_runs.c.guild_id).where(digest_runs.c.id == run_id))).scalar_one()
-                await connection.execute(
-                    update(digest_settings)
-                    .where(digest_settings.c.guild_id == guild_id)
-                    .values(enabled=False, disabled_reason=f"turned off: {error[:300]}", updated_at=self.clock())
-                )
+            run = (await connection.execute(select(digest_runs).where(digest_runs.c.id == run_id))).first()
+            if run is None or run.status == "posted":
+                return
+            if not permanent:
+                # The lease restarts, so a later beat retries (with the same five) after a pause.
+                await connection.execute(update(digest_runs).where(digest_runs.c.id == run_id).values(last_error=error[:500], claimed_at=now))
+                return
+            await connection.execute(update(digest_runs).where(digest_runs.c.id == run_id).values(status="failed", last_error=error[:500]))
+            await self._turn_off_for(connection, run, f"turned off: {error[:300]}", now)
+
+    async def _turn_off_for(self, connection: AsyncConnection, run: Any, reason: str, now: datetime) -> None:
+        # Only if the guild still posts to that channel: a manager may have moved it meanwhile.
+        turned_off = await connection.execute(
+            update(digest_settings)
+            .where(and_(digest_settings.c.guild_id == run.guild_id, digest_settings.c.channel_id == run.channel_id))
+            .values(enabled=False, disabled_reason=reason, updated_at=now)
+        )
+        if turned_off.rowcount:
+            log.warning("digest for guild %s %s", run.guild_id, reason)
+
+    # -- engagement ---------------------------------------------------------------------------
 
     async def vote_by_message(self, message_id: str, rank: int, user_id: str) -> bool:
         """A reaction 1 to 5 on a posted digest counts as a vote for the insight at that place."""
@@ -290,7 +444,7 @@ class DigestService:
                 await connection.execute(
                     select(digest_items.c.run_id, digest_items.c.insight_id)
                     .join(digest_runs, digest_runs.c.id == digest_items.c.run_id)
-                    .where(and_(digest_runs.c.message_id == message_id, digest_items.c.rank == rank))
+                    .where(and_(digest_runs.c.message_id == str(message_id), digest_items.c.rank == rank))
                 )
             ).first()
         if row is None:
@@ -299,11 +453,10 @@ class DigestService:
 
     async def record_feedback(self, run_id: int, insight_id: str, user_id: str, kind: str) -> bool:
         """A reaction or vote on a posted digest; counts once per person, insight and kind."""
-        if kind not in ("reaction", "vote"):
-            raise InvalidInput("feedback is a reaction or a vote")
-        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        if kind not in FEEDBACK_KINDS:
+            raise InvalidInput(f"feedback is one of {', '.join(FEEDBACK_KINDS)}, not {kind[:20]!r}")
         async with self._engine.begin() as connection:
             done = await connection.execute(
-                insert(digest_feedback).values(run_id=run_id, insight_id=insight_id, user_id=user_id, kind=kind).on_conflict_do_nothing()
+                self._insert(digest_feedback).values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=kind).on_conflict_do_nothing()
             )
             return done.rowcount == 1

@@ -211,44 +211,54 @@ class InsightRepository:
         return found
 
     async def sources(self, ids: Iterable[str]) -> dict[str, list[SourceRef]]:
-        wanted = sorted(set(ids))
-        found: dict[str, list[SourceRef]] = defaultdict(list)
         async with self._engine.connect() as connection:
-            for chunk in _chunks(wanted):
-                rows = await connection.execute(
-                    select(
-                        insight_sources.c.insight_id,
-                        insight_sources.c.position,
-                        briefs.c.kind,
-                        briefs.c.origin,
-                        briefs.c.subject,
-                        briefs.c.date,
-                    )
-                    .join(briefs, briefs.c.id == insight_sources.c.brief_id)
-                    .where(insight_sources.c.insight_id.in_(chunk))
-                    .order_by(insight_sources.c.added_at, briefs.c.origin)
+            return await self._sources_on(connection, sorted(set(ids)))
+
+    async def sources_and_relations(self, ids: Iterable[str]) -> tuple[dict[str, list[SourceRef]], dict[str, list[Relation]]]:
+        """Both reads on one connection, for search results: one pool checkout instead of two."""
+        wanted = sorted(set(ids))
+        async with self._engine.connect() as connection:
+            return await self._sources_on(connection, wanted), await self._relations_on(connection, wanted)
+
+    async def _sources_on(self, connection: AsyncConnection, wanted: list[str]) -> dict[str, list[SourceRef]]:
+        found: dict[str, list[SourceRef]] = defaultdict(list)
+        for chunk in _chunks(wanted):
+            rows = await connection.execute(
+                select(
+                    insight_sources.c.insight_id,
+                    insight_sources.c.position,
+                    briefs.c.kind,
+                    briefs.c.origin,
+                    briefs.c.subject,
+                    briefs.c.date,
                 )
-                for row in rows:
-                    found[row.insight_id].append(SourceRef(row.kind, row.origin, row.subject, row.date, row.position))
+                .join(briefs, briefs.c.id == insight_sources.c.brief_id)
+                .where(insight_sources.c.insight_id.in_(chunk))
+                .order_by(insight_sources.c.added_at, briefs.c.origin)
+            )
+            for row in rows:
+                found[row.insight_id].append(SourceRef(row.kind, row.origin, row.subject, row.date, row.position))
         return dict(found)
 
     async def relations(self, ids: Iterable[str]) -> dict[str, list[Relation]]:
         """Explicit relations read in both directions: brief links first, then same-idea links."""
-        wanted = sorted(set(ids))
-        found: dict[str, list[Relation]] = defaultdict(list)
         async with self._engine.connect() as connection:
-            for chunk in _chunks(wanted):
-                rows = await connection.execute(
-                    select(relations.c.low_id, relations.c.high_id, relations.c.kind, relations.c.score).where(
-                        or_(relations.c.low_id.in_(chunk), relations.c.high_id.in_(chunk))
-                    )
+            return await self._relations_on(connection, sorted(set(ids)))
+
+    async def _relations_on(self, connection: AsyncConnection, wanted: list[str]) -> dict[str, list[Relation]]:
+        found: dict[str, list[Relation]] = defaultdict(list)
+        for chunk in _chunks(wanted):
+            rows = await connection.execute(
+                select(relations.c.low_id, relations.c.high_id, relations.c.kind, relations.c.score).where(
+                    or_(relations.c.low_id.in_(chunk), relations.c.high_id.in_(chunk))
                 )
-                chunk_set = set(chunk)
-                for low, high, kind, score in rows:
-                    if low in chunk_set:
-                        found[low].append(Relation(high, kind, score))
-                    if high in chunk_set:
-                        found[high].append(Relation(low, kind, score))
+            )
+            chunk_set = set(chunk)
+            for low, high, kind, score in rows:
+                if low in chunk_set:
+                    found[low].append(Relation(high, kind, score))
+                if high in chunk_set:
+                    found[high].append(Relation(low, kind, score))
         order = {"brief": 0, "same-idea": 1}
         for related in found.values():
             related.sort(key=lambda relation: (order.get(relation.kind, 2), -(relation.score or 0.0), relation.other_id))
@@ -341,6 +351,23 @@ class InsightRepository:
                     {"expression": expression, "limit": limit},
                 )
             return [row[0] for row in rows]
+
+    async def term_counts(self, terms: Sequence[str], up_to: int) -> dict[str, int] | None:
+        """How many insights contain each term, each count stopping at ``up_to``, in one query on
+        SQLite's FTS5 index. None on other databases: their callers use ``rare_terms``."""
+        if self._dialect != "sqlite":
+            return None
+        if not terms:
+            return {}
+        counts = ", ".join(
+            f"(SELECT count(*) FROM (SELECT 1 FROM insights_fts WHERE insights_fts MATCH :term{number} LIMIT :up_to))"
+            for number in range(len(terms))
+        )
+        parameters: dict[str, Any] = {f"term{number}": f'"{term}"' for number, term in enumerate(terms)}
+        parameters["up_to"] = up_to
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(text(f"SELECT {counts}"), parameters)).one()
+        return {term: int(found) for term, found in zip(terms, row, strict=True)}
 
     async def rare_terms(self, terms: Sequence[str], cap: int) -> set[str]:
         """Terms found in at least one and at most ``cap`` insights: names and rare words, which

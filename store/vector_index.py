@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +27,12 @@ T = TypeVar("T")
 
 # Chroma caps how many records one add/get may carry; staying well under keeps large reindexes safe.
 WRITE_BATCH = 2000
+# Counting a large collection costs milliseconds (8 ms at 100,000), so queries use a count that is
+# at most this old; this process's own writes refresh it at once.
+COUNT_TTL_SECONDS = 5.0
+# An insight's id is a hash of its text, so its vector never changes while the model stays the same:
+# recently read vectors are kept (384 floats each, about 12 MB at this size).
+VECTOR_CACHE_SIZE = 8192
 UNAVAILABLE = "the insight store is unavailable, try again shortly"
 
 
@@ -66,6 +75,9 @@ class VectorIndex:
         self._name = collection_name
         self._model_name = model_name
         self._dimension = dimension
+        self._known_count: tuple[int, float] | None = None
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
         self._collection = self._open()
 
     def _open(self) -> Any:
@@ -94,24 +106,45 @@ class VectorIndex:
             return operation()
 
     def count(self) -> int:
-        return self._call(self._collection.count)
+        found = self._call(self._collection.count)
+        self._known_count = (found, time.monotonic())
+        return found
+
+    def _recent_count(self) -> int:
+        known = self._known_count
+        if known is not None and known[0] > 0 and time.monotonic() - known[1] < COUNT_TTL_SECONDS:
+            return known[0]
+        return self.count()
+
+    def _forget(self, ids: Sequence[str] | None) -> None:
+        self._known_count = None
+        with self._vectors_lock:
+            if ids is None:
+                self._vectors.clear()
+            else:
+                for found in ids:
+                    self._vectors.pop(found, None)
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        self._forget(ids)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk_ids = list(ids[start : start + WRITE_BATCH])
             chunk_vectors = vectors[start : start + WRITE_BATCH]
             self._call(lambda: self._collection.upsert(ids=chunk_ids, embeddings=chunk_vectors))
+        self._known_count = None
 
     def delete(self, ids: Sequence[str]) -> None:
+        self._forget(ids)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = list(ids[start : start + WRITE_BATCH])
             self._call(lambda: self._collection.delete(ids=chunk))
+        self._known_count = None
 
     def query(self, vectors: np.ndarray, limit: int) -> list[list[tuple[str, float]]]:
         """Nearest ids for each vector with cosine similarity (Chroma reports cosine distance)."""
         if len(vectors) == 0:
             return []
-        available = self.count()
+        available = self._recent_count()
         if available == 0:
             return [[] for _ in range(len(vectors))]
         n_results = min(limit, available)
@@ -124,8 +157,25 @@ class VectorIndex:
     def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        answer = self._call(lambda: self._collection.get(ids=list(ids), include=["embeddings"]))
-        return {found_id: np.asarray(vector, dtype=np.float32) for found_id, vector in zip(answer["ids"], answer["embeddings"], strict=True)}
+        found: dict[str, np.ndarray] = {}
+        with self._vectors_lock:
+            for wanted in ids:
+                cached = self._vectors.get(wanted)
+                if cached is not None:
+                    self._vectors.move_to_end(wanted)
+                    found[wanted] = cached
+        missing = list(dict.fromkeys(wanted for wanted in ids if wanted not in found))
+        if not missing:
+            return found
+        answer = self._call(lambda: self._collection.get(ids=missing, include=["embeddings"]))
+        read = {found_id: np.asarray(vector, dtype=np.float32) for found_id, vector in zip(answer["ids"], answer["embeddings"], strict=True)}
+        with self._vectors_lock:
+            for found_id, vector in read.items():
+                vector.setflags(write=False)
+                self._vectors[found_id] = vector
+            while len(self._vectors) > VECTOR_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return {**found, **read}
 
     def all_ids(self) -> set[str]:
         found: set[str] = set()
@@ -144,5 +194,6 @@ class VectorIndex:
                 self._client.delete_collection(self._name)
             except Exception as error:  # noqa: BLE001 - a missing collection is what we want anyway
                 log.debug("delete_collection(%s): %s", self._name, error)
+        self._forget(None)
         self._collection = self._open()
         self.needs_rebuild = False

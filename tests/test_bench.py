@@ -16,17 +16,23 @@ pytestmark = pytest.mark.model
 
 def test_bench_reports_every_figure(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        command_line, ["bench", "--sizes", "200", "--lookups", "10", "--cache-dir", str(tmp_path / "cache"), "--json"], catch_exceptions=False
+        command_line, ["bench", "--sizes", "300", "--lookups", "20", "--cache-dir", str(tmp_path / "cache"), "--json"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
     size = report["sizes"][0]
-    assert size["size"] == 200
+    assert size["size"] == 300
     for figure in (size["lookup_ms"]["p50"], size["lookup_ms"]["p95"], size["lookup_ms"]["p99"], size["repeat_lookup_ms_p50"],
                    size["concurrent_100"]["seconds"], size["concurrent_100"]["lookups_per_second"], size["naive_lookup_ms_p50"],
                    size["naive_to_ours_ratio"], size["start_up"]["ready_seconds"], size["start_up"]["rss_mb"]):
         assert isinstance(figure, (int, float)) and figure > 0
-    assert report["ingest"]["insights"] == 200 and report["ingest"]["reingest_added"] == 0
+    for figure in ("import_seconds", "model_seconds", "open_seconds", "first_answer_seconds"):
+        assert isinstance(size["start_up"][figure], (int, float)), figure
+    ingest = report["ingest"]
+    assert ingest["insights"] == 300 and ingest["reingest_added"] == 0
+    for figure in (ingest["first_seconds"], ingest["insights_per_second"], ingest["reingest_seconds"], ingest["reingest_speedup"]):
+        assert isinstance(figure, (int, float)) and figure > 0
+    assert all(isinstance(report["quality"][name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr"))
     assert report["quality"]["hit_at_3"] == 1.0
     assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"

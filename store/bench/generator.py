@@ -66,19 +66,43 @@ def generate(count: int, seed: int = 7) -> list[str]:
     return texts
 
 
+_PARAPHRASES = [
+    "why does {subject} matter", "how to improve {subject}", "{subject} lessons", "what goes wrong with {subject}",
+    "is {subject} really {claim}", "does {subject} {claim}", "{subject} and why it {claim}", "the truth about {subject}",
+    "how teams get {subject} wrong", "measuring {subject} week by week",
+]
+_NAME_QUESTIONS = [
+    "what did {name} find", "what did {name} find about {subject}", "{name} on {subject}", "{name} {subject} results",
+    "how {name} cut {subject}",
+]
+
+
 def queries(count: int, seed: int = 11) -> list[str]:
-    """Questions a person might type: paraphrases about subjects, and names."""
+    """``count`` distinct questions a person might type: four in five paraphrase a subject, one in
+    five asks after a name. Distinct, so that the query encoder's cache does not flatter latency."""
     random_source = random.Random(seed)
     asked: list[str] = []
-    for number in range(count):
-        if number % 5 == 4:
-            asked.append(f"what did {random_source.choice(_NAMES)} find")
-        else:
-            subject = random_source.choice(_SUBJECTS)
-            asked.append(random_source.choice([f"why does {subject} matter", f"how to improve {subject}", f"{subject} lessons", f"what goes wrong with {subject} #{number}"]))
+    seen: set[str] = set()
+    while len(asked) < count:
+        number = len(asked)
+        templates = _NAME_QUESTIONS if number % 5 == 4 else _PARAPHRASES
+        question = random_source.choice(templates).format(
+            subject=random_source.choice(_SUBJECTS), claim=random_source.choice(_CLAIMS), name=random_source.choice(_NAMES)
+        )
+        if question in seen:
+            question = f"{question} ({number})"
+        seen.add(question)
+        asked.append(question)
     return asked
 
 
-def briefs(texts: list[str], related_per_brief: int = 7) -> list[tuple[str, list[str]]]:
-    group = related_per_brief + 1
-    return [(texts[start], texts[start + 1 : start + group]) for start in range(0, len(texts), group)]
+def briefs(texts: list[str], seed: int = 5) -> list[tuple[str, list[str]]]:
+    """The texts, in order, grouped as briefs of one main insight and 6 to 10 related ones."""
+    random_source = random.Random(seed)
+    grouped: list[tuple[str, list[str]]] = []
+    start = 0
+    while start < len(texts):
+        group = 1 + random_source.randint(6, 10)
+        grouped.append((texts[start], texts[start + 1 : start + group]))
+        start += group
+    return grouped

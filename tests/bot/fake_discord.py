@@ -270,6 +270,9 @@ class FakeDiscord:
             return FakeResponse(200, application_payload(self.bot_user))
         if method == "PUT" and (match := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path)):
             return FakeResponse(200, [_registered_command(command, match.group(2)) for command in request.json or []])
+        if method == "DELETE" and (match := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)):
+            removed = self.messages.pop(int(match.group(2)), None)
+            return FakeResponse(204) if removed is not None else FakeResponse(404, {"message": "Unknown Message", "code": 10008})
         if match := re.fullmatch(r"/channels/(\d+)/messages", path):
             return self._channel_messages(method, int(match.group(1)), request)
         if match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path):

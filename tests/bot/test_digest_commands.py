@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.exts.digest._cog import DigestCog
+from bot.exts.digest._poster import post_digest
 from store.digest.service import LEASE
 from store.service import InsightStore
 from tests.bot.conftest import ALICE, MANAGER
@@ -160,6 +161,42 @@ async def test_after_a_crash_between_claim_and_post_the_marker_prevents_a_second
     assert await cog.post_due_digests() == 1
     assert len(_digest_posts(digest_harness)) == 1, "the digest was posted a second time"
     assert (await store.digests.status(str(GUILD_ID))).last_posted_date == today.isoformat()
+
+
+async def test_a_poster_that_lost_its_lease_while_retrying_does_not_post(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    store = digest_harness.bot.store
+    stalled = await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), START.date(), "stalled-process")
+    assert stalled is not None
+    digest_harness.fake.channel_post_failures = [503]
+    taken_over: list[object] = []
+
+    async def long_pause(_seconds: float) -> None:
+        # While this process waits to retry, its lease runs out and another process takes the run.
+        digest_harness.clock.now = START + LEASE + timedelta(seconds=5)  # type: ignore[attr-defined]
+        taken_over.append(await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), START.date(), "other-process"))
+
+    assert await post_digest(digest_harness.bot, stalled, sleep=long_pause) is None
+    assert taken_over and taken_over[0] is not None, "the other process should have retaken the run"
+    assert _digest_posts(digest_harness) == [], "the stalled process posted after losing its lease"
+
+
+async def test_a_second_post_of_the_same_run_is_deleted_again(digest_harness: BotHarness) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    store = digest_harness.bot.store
+    slow = await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), START.date(), "slow-process")
+    assert slow is not None
+    # The slow process stalls past its lease before sending; another retakes the run and posts it.
+    digest_harness.clock.now = START + LEASE + timedelta(seconds=5)  # type: ignore[attr-defined]
+    other = await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), START.date(), "other-process")
+    assert other is not None and other.resumed
+    posted = await post_digest(digest_harness.bot, other)
+    assert posted is not None
+    # Now the slow one wakes up and sends: its message is a duplicate and must go again.
+    assert await post_digest(digest_harness.bot, slow) is None
+    remaining = _digest_posts(digest_harness)
+    assert [message["id"] for message in remaining] == [posted]
+    assert (await store.digests.status(str(GUILD_ID))).last_message_id == posted  # type: ignore[union-attr]
 
 
 async def test_the_loop_starts_only_once(digest_harness: BotHarness) -> None:

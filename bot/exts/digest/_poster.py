@@ -1,7 +1,9 @@
 """Posting one claimed digest to its channel, at most once.
 
 Discord's client already retries rate limits and server errors a few times; what still fails is
-retried here with a growing pause, and the run stays claimed meanwhile so no other process posts.
+retried here with a growing pause. Before each retry the claim's lease is renewed; if another
+process has taken the run meanwhile (this one was stalled past the lease), this one stops. If it
+still loses the race after sending, its message is a duplicate and is deleted again.
 Missing permissions or a deleted channel will not heal by waiting: the digest is turned off for
 that server with the reason, which `/digest status` shows.
 """
@@ -48,6 +50,9 @@ async def post_digest(bot: InsightBot, claim: DigestClaim, sleep: Sleeper = asyn
     for pick in claim.picks:
         view.add_item(SaveButton(pick.insight_id, label=f"Save {len(view.children) + 1}"))
     for attempt in range(1, ATTEMPTS + 1):
+        if attempt > 1 and not await store.digests.renew(claim):
+            log.warning("digest for guild %s (%s): another process took the run over; not posting", claim.guild_id, claim.local_date)
+            return None
         try:
             sent = await channel.send(content=message.content, embeds=message.embeds, view=view)
         except (discord.Forbidden, discord.NotFound) as error:
@@ -64,10 +69,21 @@ async def post_digest(bot: InsightBot, claim: DigestClaim, sleep: Sleeper = asyn
             log.warning("digest for guild %s: Discord answered %s; trying again in %.0f s", claim.guild_id, error.status, pause)
             await sleep(pause)
             continue
-        await store.digests.mark_posted(claim.run_id, str(sent.id))
+        if not await store.digests.mark_posted(claim.run_id, str(sent.id)):
+            await _withdraw(sent, claim)
+            return None
         log.info("posted the digest for guild %s (%s) as message %s", claim.guild_id, claim.local_date, sent.id)
         return str(sent.id)
     return None
+
+
+async def _withdraw(sent: discord.Message, claim: DigestClaim) -> None:
+    """Another process recorded its post of this run first: ours is the second and goes."""
+    try:
+        await sent.delete()
+        log.warning("digest for guild %s (%s) was posted by another process too; deleted ours (%s)", claim.guild_id, claim.local_date, sent.id)
+    except discord.HTTPException:
+        log.error("digest for guild %s (%s) was posted twice; could not delete message %s", claim.guild_id, claim.local_date, sent.id, exc_info=True)
 
 
 def _permanent_reason(error: discord.HTTPException, channel_id: str) -> str:

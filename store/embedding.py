@@ -14,11 +14,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from config.settings import DEFAULT_MODEL
+from store.onnx_encoder import OnnxEncoder, build_onnx_encoder
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,18 @@ def resolve_model_location(model: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 64) -> None:
+    """The model loaded by sentence-transformers; on CPU its transformer runs in ONNX Runtime when
+    that gives the same vectors (see store.onnx_encoder), otherwise in PyTorch."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str = "cpu",
+        batch_size: int = 64,
+        *,
+        backend: str = "onnx",
+        cache_dir: Path | None = None,
+    ) -> None:
         location = resolve_model_location(model)
         if Path(location).exists():
             # A local model needs nothing from the hub; saying so stops slow, failing network probes.
@@ -63,39 +75,13 @@ class SentenceTransformerEmbedder:
         if dimension is None:
             dimension = int(self._model.encode(["probe"]).shape[1])
         self._dimension = int(dimension)
-        self._single = self._single_text_path()
+        self._onnx: OnnxEncoder | None = None
+        if backend == "onnx" and device == "cpu":
+            self._onnx = build_onnx_encoder(self._model, cache_dir)
 
-    def _single_text_path(self) -> Any:
-        """A shorter way to encode one text (a query) for the usual model shape, transformer then mean
-        pooling then normalising: it skips sentence-transformers' batching machinery, about 1.5 ms of
-        a 10 ms encode. Used only if it gives the same vector as ``encode`` on a probe text."""
-        try:
-            import torch
-
-            modules = list(self._model)
-            kinds = [type(module).__name__ for module in modules]
-            pooling = modules[1].get_config_dict() if len(modules) == 3 else {}
-            mode = pooling.get("pooling_mode") or ("mean" if pooling.get("pooling_mode_mean_tokens") else None)
-            if kinds != ["Transformer", "Pooling", "Normalize"] or mode != "mean":
-                return None
-            backbone = modules[0].auto_model
-            tokenizer = self._model.tokenizer
-            max_length = self._model.max_seq_length
-
-            def single(text: str) -> np.ndarray:
-                with torch.inference_mode():
-                    features = tokenizer([text], return_tensors="pt", truncation=True, max_length=max_length)
-                    tokens = backbone(**features).last_hidden_state[0]
-                    return torch.nn.functional.normalize(tokens.mean(dim=0), dim=0).numpy().astype(np.float32)[None, :]
-
-            probe = "A probe sentence about Quorvex, sleep debt and 42% faster indexes."
-            expected = self._model.encode([probe], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-            if not np.allclose(single(probe), expected, atol=1e-5):
-                return None
-            return single
-        except Exception as error:  # noqa: BLE001 - the ordinary path always works
-            log.debug("single-text encode path unavailable: %s", error)
-            return None
+    @property
+    def backend(self) -> str:
+        return "onnx" if self._onnx is not None else "torch"
 
     @property
     def name(self) -> str:
@@ -116,9 +102,9 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        if len(texts) == 1 and self._single is not None:
+        if self._onnx is not None:
             with self._lock:
-                return self._single(texts[0])
+                return self._onnx.encode(list(texts))
         with self._lock:
             vectors = self._model.encode(
                 list(texts),
@@ -184,6 +170,6 @@ class QueryEncoder:
             self._cache.popitem(last=False)
 
 
-def load_embedder(model: str, device: str) -> SentenceTransformerEmbedder:
+def load_embedder(model: str, device: str, *, backend: str = "onnx", cache_dir: Path | None = None) -> SentenceTransformerEmbedder:
     log.info("loading embedding model %s on %s", model, device)
-    return SentenceTransformerEmbedder(model, device=device)
+    return SentenceTransformerEmbedder(model, device=device, backend=backend, cache_dir=cache_dir)

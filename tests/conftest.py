@@ -53,10 +53,15 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> Embedder:
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def real_embedder(model_cache: Path) -> Embedder:
     from store.embedding import load_embedder
 
-    return load_embedder("all-MiniLM-L6-v2", "cpu")
+    return load_embedder("all-MiniLM-L6-v2", "cpu", cache_dir=model_cache)
 
 
 def _memory_client() -> object:

@@ -77,12 +77,15 @@ class DigestCog(commands.Cog):
         """Claims and posts every digest due now; returns how many were posted."""
         digests = self.bot.store.digests
         posted = 0
-        for config, local_date in await digests.due():
+        due = await digests.due()
+        for config, local_date in due:
             try:
                 if await self._claim_and_post(config.guild_id, config.channel_id or "", local_date):
                     posted += 1
             except Exception:  # noqa: BLE001 - one server's failure must not stop the others
                 log.exception("digest for guild %s failed", config.guild_id)
+        # Lets an operator (and the two-process test) see each beat and which process posted.
+        log.debug("digest beat by %s: %d due, %d posted", self.worker_id, len(due), posted)
         return posted
 
     async def _claim_and_post(self, guild_id: str, channel_id: str, local_date: date) -> str | None:

@@ -44,6 +44,9 @@ def _table(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        # Piped or redirected output would be cut to 80 columns, shortening every figure to "1,0…".
+        console = Console(width=160)
     table = Table(title=f"insight-recall bench ({result['machine']['cpus']} CPUs, {result['machine']['memory_gb']} GB)")
     for column in ("size", "p50 ms", "p95 ms", "p99 ms", "repeat p50", "100 concurrent s", "lookups/s", "naive p50", "naive ÷ ours", "ready s", "RSS MB"):
         table.add_column(column, justify="right")

@@ -36,3 +36,25 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert report["quality"]["hit_at_3"] == 1.0
     assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"
+
+
+def test_the_printed_table_keeps_every_figure_whole_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.bench import _table
+
+    start_up = {"ready_seconds": 7.37, "rss_mb": 1103.2}
+    entry = {
+        "size": 100000, "lookup_ms": {"p50": 16.35, "p95": 24.81, "p99": 29.9}, "repeat_lookup_ms_p50": 8.66,
+        "concurrent_100": {"seconds": 1.281, "lookups_per_second": 78.1}, "naive_lookup_ms_p50": 53.68, "naive_to_ours_ratio": 3.28,
+        "start_up": start_up,
+    }
+    result = {
+        "machine": {"cpus": 2, "memory_gb": 23.5}, "sizes": [entry],
+        "ingest": {"insights": 2000, "first_seconds": 8.66, "insights_per_second": 231.0, "reingest_seconds": 0.231, "reingest_speedup": 37.6},
+        "quality": {"hit_at_1": 1.0, "hit_at_3": 1.0, "mrr": 1.0},
+        "targets": {"concurrent_100_seconds": {"target": 1.5, "measured": 1.281, "met": True}},
+    }
+    _table(result)
+    printed = capsys.readouterr().out
+    for figure in ("100,000", "16.35", "24.81", "29.9", "8.66", "1.281", "78.1", "53.68", "3.28", "7.37", "1103.2", "100 concurrent s"):
+        assert figure in printed, f"{figure} is cut in:\n{printed}"
+    assert "…" not in printed

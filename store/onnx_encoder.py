@@ -48,15 +48,14 @@ class OnnxEncoder:
         self._max_length = max_length
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Callers pass at least one text (the embedder answers an empty list itself)."""
         # Sorting by length keeps padding (wasted work) small inside each batch.
         order = sorted(range(len(texts)), key=lambda row: len(texts[row]))
-        vectors = np.zeros((len(texts), 0), dtype=np.float32)
-        parts: list[np.ndarray] = []
-        for start in range(0, len(order), BATCH_SIZE):
-            parts.append(self._encode_batch([texts[row] for row in order[start : start + BATCH_SIZE]]))
-        if parts:
-            vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
-            vectors[order] = np.concatenate(parts)
+        by_length = np.concatenate(
+            [self._encode_batch([texts[row] for row in order[start : start + BATCH_SIZE]]) for start in range(0, len(order), BATCH_SIZE)]
+        )
+        vectors = np.empty_like(by_length)
+        vectors[order] = by_length
         return vectors
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:

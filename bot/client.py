@@ -114,7 +114,9 @@ class InsightBot(commands.Bot):
         log.info("synced %d commands to the development guild %s", len(synced), guild_id)
 
     async def on_app_command_completion(
-        self, interaction: discord.Interaction[InsightBot], command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu
+        self,
+        interaction: discord.Interaction[InsightBot],
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
     ) -> None:
         log.info(
             "command %s by user %s completed in %d ms",
@@ -128,7 +130,7 @@ class InsightBot(commands.Bot):
         open: whoever opened it (the runner) closes it, after the bot."""
         try:
             await super().close()
-        except Exception:  # noqa: BLE001 - shutting down must finish
+        except Exception:
             log.exception("error while closing the Discord client")
 
 

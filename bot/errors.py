@@ -84,9 +84,15 @@ async def reply_with_error(interaction: discord.Interaction[Any], error: BaseExc
             )
             message = APOLOGY
         else:
-            log.info("command %s refused for user %s in %d ms: %s", label, user, telemetry.elapsed_ms(interaction), type(error).__name__)
+            log.info(
+                "command %s refused for user %s in %d ms: %s",
+                label,
+                user,
+                telemetry.elapsed_ms(interaction),
+                type(error).__name__,
+            )
         await send_notice(interaction, message)
-    except Exception:  # noqa: BLE001 - the error handler must never raise
+    except Exception:
         log.warning("could not tell user about a failed interaction %s", getattr(interaction, "id", "?"), exc_info=True)
 
 

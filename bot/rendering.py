@@ -161,7 +161,9 @@ def ingest_report(report: IngestReport, title: str) -> RenderedMessage:
     summary = f"added {report.added}, merged {report.merged}, unchanged {report.unchanged}, failed {len(report.failed)}"
     lines = [summary]
     lines += [f"• failed: {safe(failure.get('path', ''))}: {safe(failure.get('error', ''))}" for failure in report.failed]
-    lines += [f"• skipped part of {safe(problem.get('path', ''))}: {safe(problem.get('problem', ''))}" for problem in report.problems]
+    lines += [
+        f"• skipped part of {safe(problem.get('path', ''))}: {safe(problem.get('problem', ''))}" for problem in report.problems
+    ]
     colour = WARNING if report.failed else ACCENT
     embed = discord.Embed(title=safe(title), description="\n".join(lines), colour=colour)
     return rendered(None, [embed])
@@ -243,7 +245,10 @@ def digest_message(claim: Any, hits: Sequence[SearchHit], related_cap: int) -> R
         if pick.resurfaced:
             embed.title = f"{number}. Insight (resurfaced)"
         embeds.append(embed)
-    return rendered(f"**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping\n-# {claim.marker}", embeds)
+    return rendered(
+        f"**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping\n-# {claim.marker}",
+        embeds,
+    )
 
 
 def digest_preview(picks: Sequence[Any]) -> RenderedMessage:
@@ -252,7 +257,11 @@ def digest_preview(picks: Sequence[Any]) -> RenderedMessage:
     embed = discord.Embed(title="What the digest would post now", colour=ACCENT)
     for number, pick in enumerate(picks, start=1):
         marker = " (resurfaced)" if pick.resurfaced else ""
-        embed.add_field(name=f"{number}. score {pick.score:.2f}{marker}", value=safe(limits.truncate(pick.text, 700)) + f"\n-# {plain(pick.why)}", inline=False)
+        embed.add_field(
+            name=f"{number}. score {pick.score:.2f}{marker}",
+            value=safe(limits.truncate(pick.text, 700)) + f"\n-# {plain(pick.why)}",
+            inline=False,
+        )
     return rendered(None, [embed])
 
 

@@ -8,6 +8,7 @@ arrive in between get "starting up". SIGTERM and SIGINT close the gateway first,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -101,13 +102,15 @@ async def _bot_gateway_url(base: str, token: str) -> str:
     import discord
 
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            async with session.get(f"{base}/gateway/bot", headers={"Authorization": f"Bot {token}"}) as response:
-                if response.status == 401:
-                    raise discord.LoginFailure("Improper token has been passed.")
-                if response.status != 200:
-                    raise ApiUnreachable(f"the Discord API at {base} answered /gateway/bot with HTTP {response.status}")
-                answer = await response.json(content_type=None)
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+            session.get(f"{base}/gateway/bot", headers={"Authorization": f"Bot {token}"}) as response,
+        ):
+            if response.status == 401:
+                raise discord.LoginFailure("Improper token has been passed.")
+            if response.status != 200:
+                raise ApiUnreachable(f"the Discord API at {base} answered /gateway/bot with HTTP {response.status}")
+            answer = await response.json(content_type=None)
     except (aiohttp.ClientError, OSError, TimeoutError) as error:
         raise ApiUnreachable(f"cannot reach the Discord API at {base}: {type(error).__name__}") from None
     except ValueError:
@@ -157,7 +160,12 @@ async def _serve(settings: Settings, token: str) -> int:
             if store_task in done:
                 if (failure := store_task.exception()) is not None:
                     reason = str(failure) or type(failure).__name__
-                    log.error("%s", reason if reason.startswith("cannot open the insight store") else f"cannot open the insight store: {reason}")
+                    log.error(
+                        "%s",
+                        reason
+                        if reason.startswith("cannot open the insight store")
+                        else f"cannot open the insight store: {reason}",
+                    )
                     exit_code = EXIT_FAILED
                     break
                 store = store_task.result()
@@ -194,10 +202,8 @@ async def _shutdown(bot: InsightBot, store_task: asyncio.Task[InsightStore], sto
     await bot.close()
     if store is None and not store_task.done():
         store_task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await store_task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - abandoned on the way out
-            pass
     elif store is None and store_task.done() and not store_task.cancelled() and store_task.exception() is None:
         store = store_task.result()
     if store is not None:

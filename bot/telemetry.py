@@ -24,7 +24,7 @@ def elapsed_ms(interaction: discord.Interaction[Any]) -> int:
 
 
 def command_label(interaction: discord.Interaction[Any]) -> str:
-    """"insight search" for a slash command, the custom id's kind ("ir:save") for a button."""
+    """ "insight search" for a slash command, the custom id's kind ("ir:save") for a button."""
     command = interaction.command
     if command is not None:
         return command.qualified_name

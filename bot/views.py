@@ -59,7 +59,9 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_T
 
     def __init__(self, insight_id: str, label: str = "Save") -> None:
         super().__init__(
-            discord.ui.Button(label=truncate(label, BUTTON_LABEL), style=discord.ButtonStyle.secondary, custom_id=save_custom_id(insight_id))
+            discord.ui.Button(
+                label=truncate(label, BUTTON_LABEL), style=discord.ButtonStyle.secondary, custom_id=save_custom_id(insight_id)
+            )
         )
         self.insight_id = insight_id
 
@@ -86,7 +88,7 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_T
                 telemetry.elapsed_ms(interaction),
                 "saved" if newly_saved else "already saved",
             )
-        except Exception as error:  # noqa: BLE001 - discord.py would only log it; the user gets an answer
+        except Exception as error:
             await reply_with_error(interaction, error)
 
 
@@ -95,7 +97,12 @@ class SaveButtonFace(discord.ui.Button[Any]):
     registered :class:`SaveButton` alone answers it (see the module docstring for why)."""
 
     def __init__(self, insight_id: str, label: str, row: int) -> None:
-        super().__init__(label=truncate(label, BUTTON_LABEL), style=discord.ButtonStyle.secondary, custom_id=save_custom_id(insight_id), row=row)
+        super().__init__(
+            label=truncate(label, BUTTON_LABEL),
+            style=discord.ButtonStyle.secondary,
+            custom_id=save_custom_id(insight_id),
+            row=row,
+        )
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         return False
@@ -114,7 +121,9 @@ class OwnedPager(discord.ui.View):
         self.page = 1
         self.pages = max(1, pages)
         self.message: discord.Message | None = None
-        self.previous_button: discord.ui.Button[Any] = discord.ui.Button(label="Previous", style=discord.ButtonStyle.primary, row=1)
+        self.previous_button: discord.ui.Button[Any] = discord.ui.Button(
+            label="Previous", style=discord.ButtonStyle.primary, row=1
+        )
         self.next_button: discord.ui.Button[Any] = discord.ui.Button(label="Next", style=discord.ButtonStyle.primary, row=1)
         self.previous_button.callback = self._previous  # type: ignore[method-assign]
         self.next_button.callback = self._next  # type: ignore[method-assign]
@@ -245,10 +254,10 @@ class SavedListPager(OwnedPager):
 __all__ = [
     "ALREADY_SAVED",
     "HITS_PER_PAGE",
-    "OwnedPager",
     "SAVED",
     "SAVED_PER_PAGE",
     "SAVE_PREFIX",
+    "OwnedPager",
     "SaveButton",
     "SaveButtonFace",
     "SavedListPager",

@@ -23,7 +23,13 @@ def _sizes(value: str) -> list[int]:
 @click.command()
 @click.option("--sizes", default="1000,10000,100000", show_default=True, help="Store sizes to build and measure.")
 @click.option("--lookups", type=click.IntRange(10, 5000), default=200, show_default=True, help="Sequential lookups per size.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".bench-cache"), show_default=True, help="Where embeddings are cached.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".bench-cache"),
+    show_default=True,
+    help="Where embeddings are cached.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def bench(context: click.Context, sizes: str, lookups: int, cache_dir: Path, as_json: bool) -> None:
@@ -48,7 +54,19 @@ def _table(result: dict[str, Any]) -> None:
         # Piped or redirected output would be cut to 80 columns, shortening every figure to "1,0…".
         console = Console(width=160)
     table = Table(title=f"insight-recall bench ({result['machine']['cpus']} CPUs, {result['machine']['memory_gb']} GB)")
-    for column in ("size", "p50 ms", "p95 ms", "p99 ms", "repeat p50", "100 concurrent s", "lookups/s", "naive p50", "naive ÷ ours", "ready s", "RSS MB"):
+    for column in (
+        "size",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "repeat p50",
+        "100 concurrent s",
+        "lookups/s",
+        "naive p50",
+        "naive ÷ ours",
+        "ready s",
+        "RSS MB",
+    ):
         table.add_column(column, justify="right")
     for entry in result["sizes"]:
         start_up = entry["start_up"]

@@ -40,7 +40,9 @@ def preview(context: click.Context, guild_id: str | None, as_json: bool) -> None
     if not picks:
         click.echo("Nothing to post: the store is empty, or everything was shown in the last 30 days.")
     for number, pick in enumerate(picks, start=1):
-        click.secho(f"{number}. [{pick['id']}] score {pick['score']:.2f}{' (resurfaced)' if pick['resurfaced'] else ''}", bold=True)
+        click.secho(
+            f"{number}. [{pick['id']}] score {pick['score']:.2f}{' (resurfaced)' if pick['resurfaced'] else ''}", bold=True
+        )
         click.echo(f"   {pick['text']}")
         click.echo(f"   why: {pick['why']}")
 

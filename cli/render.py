@@ -36,7 +36,9 @@ def search_result(result: dict[str, Any]) -> None:
 
 
 def ingest_report(report: dict[str, Any]) -> None:
-    click.echo(f"added {report['added']}, merged {report['merged']}, unchanged {report['unchanged']}, failed {len(report['failed'])}")
+    click.echo(
+        f"added {report['added']}, merged {report['merged']}, unchanged {report['unchanged']}, failed {len(report['failed'])}"
+    )
     for failure in report["failed"]:
         click.echo(f"  failed: {failure['path']}: {failure['error']}", err=True)
     for problem in report.get("problems", []):

@@ -12,7 +12,9 @@ from store.service import InsightStore
 
 def build_embedder(settings: Settings) -> Embedder:
     """Kept as a seam so tests can hand in a fake embedder without loading torch."""
-    return load_embedder(settings.embedding_model, settings.device, backend=settings.embedding_backend, cache_dir=settings.data_dir / "model-cache")
+    return load_embedder(
+        settings.embedding_model, settings.device, backend=settings.embedding_backend, cache_dir=settings.data_dir / "model-cache"
+    )
 
 
 async def open_store(settings: Settings, *, reconcile: bool = True) -> InsightStore:

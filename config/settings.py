@@ -43,13 +43,18 @@ class Settings(BaseSettings):
     chroma_collection: str = Field("insights", min_length=3, max_length=63, description="Chroma collection name.")
     database_url: str | None = Field(None, description="SQLAlchemy async URL; unset means SQLite in the data directory.")
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path.")
-    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$", description="Torch device for the embedding model (cpu, cuda, cuda:1, mps).")
+    device: str = Field(
+        "cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$", description="Torch device for the embedding model (cpu, cuda, cuda:1, mps)."
+    )
     embedding_backend: Literal["onnx", "torch"] = Field(
-        "onnx", description="On CPU, run the model's transformer in ONNX Runtime (same vectors, ~4x faster queries) or in PyTorch."
+        "onnx",
+        description="On CPU, run the model's transformer in ONNX Runtime (same vectors, ~4x faster queries) or in PyTorch.",
     )
     result_count: int = Field(5, ge=1, le=10, description="How many results a search returns by default.")
     min_score: float = Field(0.28, ge=-1.0, le=1.0, description="Cosine similarity below which a match is too weak to show.")
-    same_idea_threshold: float = Field(0.86, gt=0.0, le=1.0, description="Cosine similarity above which two insights are the same idea.")
+    same_idea_threshold: float = Field(
+        0.86, gt=0.0, le=1.0, description="Cosine similarity above which two insights are the same idea."
+    )
     related_count: int = Field(3, ge=0, le=20, description="How many nearest-neighbour insights to add after the explicit ones.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -143,4 +148,4 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(_describe(error)) from None
 
 
-__all__ = ["ConfigError", "Settings", "load_settings", "DEFAULT_MODEL"]
+__all__ = ["DEFAULT_MODEL", "ConfigError", "Settings", "load_settings"]

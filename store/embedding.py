@@ -151,7 +151,7 @@ class QueryEncoder:
             waiters = {text: self._pending.pop(text) for text in texts}
             try:
                 vectors = await asyncio.to_thread(self._embedder.encode, texts)
-            except Exception as error:  # noqa: BLE001 - handed to every waiter, not swallowed
+            except Exception as error:
                 for futures in waiters.values():
                     for future in futures:
                         if not future.done():
@@ -170,6 +170,8 @@ class QueryEncoder:
             self._cache.popitem(last=False)
 
 
-def load_embedder(model: str, device: str, *, backend: str = "onnx", cache_dir: Path | None = None) -> SentenceTransformerEmbedder:
+def load_embedder(
+    model: str, device: str, *, backend: str = "onnx", cache_dir: Path | None = None
+) -> SentenceTransformerEmbedder:
     log.info("loading embedding model %s on %s", model, device)
     return SentenceTransformerEmbedder(model, device=device, backend=backend, cache_dir=cache_dir)

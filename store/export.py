@@ -13,7 +13,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from store.errors import InvalidInput
@@ -54,7 +54,7 @@ def export_saved(items: Sequence[SavedItem], fmt: ExportFormat, user_label: str 
 
 
 def _iso(moment: datetime) -> str:
-    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return aware.isoformat()
 
 
@@ -74,10 +74,7 @@ def _markdown_lines(text: str) -> list[str]:
             if lines and lines[-1]:
                 lines.append("")
             continue
-        if _BLOCK_START.match(line):
-            line = "\\" + line
-        else:
-            line = _ORDERED_START.sub(r"\1\\\2", line, count=1)
+        line = "\\" + line if _BLOCK_START.match(line) else _ORDERED_START.sub(r"\1\\\2", line, count=1)
         lines.append(line)
     while lines and not lines[-1]:
         lines.pop()
@@ -110,7 +107,9 @@ def _csv(items: Sequence[SavedItem], _user_label: str | None) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["insight_id", "text", "saved_at"])
     for item in items:
-        writer.writerow([_spreadsheet_safe(item.insight_id), _spreadsheet_safe(item.text), _spreadsheet_safe(_iso(item.saved_at))])
+        writer.writerow(
+            [_spreadsheet_safe(item.insight_id), _spreadsheet_safe(item.text), _spreadsheet_safe(_iso(item.saved_at))]
+        )
     return buffer.getvalue()
 
 

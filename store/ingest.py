@@ -46,7 +46,9 @@ class Ingestor:
         # One ingest at a time per process keeps "same idea" detection consistent within a batch.
         self._lock = asyncio.Lock()
 
-    async def ingest_briefs(self, parsed: Sequence[ParsedBrief], report: IngestReport, progress: ProgressCallback | None = None) -> None:
+    async def ingest_briefs(
+        self, parsed: Sequence[ParsedBrief], report: IngestReport, progress: ProgressCallback | None = None
+    ) -> None:
         async with self._lock:
             for start in range(0, len(parsed), BRIEFS_PER_BATCH):
                 chunk = parsed[start : start + BRIEFS_PER_BATCH]

@@ -104,7 +104,13 @@ class IngestReport:
     problems: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"added": self.added, "merged": self.merged, "unchanged": self.unchanged, "failed": self.failed, "problems": self.problems}
+        return {
+            "added": self.added,
+            "merged": self.merged,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "problems": self.problems,
+        }
 
 
 def _round(value: float | None) -> float | None:

@@ -52,7 +52,10 @@ class OnnxEncoder:
         # Sorting by length keeps padding (wasted work) small inside each batch.
         order = sorted(range(len(texts)), key=lambda row: len(texts[row]))
         by_length = np.concatenate(
-            [self._encode_batch([texts[row] for row in order[start : start + BATCH_SIZE]]) for start in range(0, len(order), BATCH_SIZE)]
+            [
+                self._encode_batch([texts[row] for row in order[start : start + BATCH_SIZE]])
+                for start in range(0, len(order), BATCH_SIZE)
+            ]
         )
         vectors = np.empty_like(by_length)
         vectors[order] = by_length
@@ -80,7 +83,7 @@ def build_onnx_encoder(model: Any, cache_dir: Path | None, threads: int | None =
         input_names = [name for name in _INPUT_NAMES if name in tokenizer(["probe"], return_tensors="np")]
         try:
             session = _session(_cached_graph(backbone, tokenizer, input_names, cache_dir), threads)
-        except Exception as error:  # noqa: BLE001 - a damaged cache file is replaced, not fatal
+        except Exception as error:
             if cache_dir is None:
                 raise
             log.warning("cached ONNX graph unusable (%s); exporting it again", error)
@@ -92,7 +95,7 @@ def build_onnx_encoder(model: Any, cache_dir: Path | None, threads: int | None =
             return None
         log.info("encoding with ONNX Runtime (largest difference from PyTorch on probes: %.1g)", difference)
         return encoder
-    except Exception as error:  # noqa: BLE001 - PyTorch always works; this is only a speed-up
+    except Exception as error:
         log.warning("ONNX Runtime unavailable (%s: %s); encoding with PyTorch", type(error).__name__, error)
         return None
 

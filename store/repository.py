@@ -11,7 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, or_, select, text
@@ -72,7 +72,7 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class InsightRepository:
@@ -93,10 +93,12 @@ class InsightRepository:
             return await self._present_ids(connection, list(ids))
 
     async def write_batch(self, batch: WriteBatch) -> WriteOutcome:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         outcome = WriteOutcome()
         async with self._engine.begin() as connection:
-            occurrence_ids = [brief.main_id for brief in batch.briefs] + [rid for brief in batch.briefs for rid in brief.related_ids]
+            occurrence_ids = [brief.main_id for brief in batch.briefs] + [
+                rid for brief in batch.briefs for rid in brief.related_ids
+            ]
             present = await self._present_ids(connection, occurrence_ids)
             known_sources = await self._known_sources(connection, occurrence_ids)
             known_relations = await self._known_relations(connection, occurrence_ids)
@@ -131,7 +133,12 @@ class InsightRepository:
                     changed = False
                     source_key = (insight_id, brief.brief_id, position)
                     if source_key not in known_sources and source_key not in source_rows:
-                        source_rows[source_key] = {"insight_id": insight_id, "brief_id": brief.brief_id, "position": position, "added_at": now}
+                        source_rows[source_key] = {
+                            "insight_id": insight_id,
+                            "brief_id": brief.brief_id,
+                            "position": position,
+                            "added_at": now,
+                        }
                         changed = True
                     partners = brief.related_ids if insight_id == brief.main_id and position == "main" else (brief.main_id,)
                     for partner in partners:
@@ -154,7 +161,9 @@ class InsightRepository:
                 if a == b:
                     continue
                 low, high = _pair(a, b)
-                relation_rows.setdefault((low, high, "same-idea"), {"low_id": low, "high_id": high, "kind": "same-idea", "score": score})
+                relation_rows.setdefault(
+                    (low, high, "same-idea"), {"low_id": low, "high_id": high, "kind": "same-idea", "score": score}
+                )
 
             if brief_rows:
                 await connection.execute(self._insert_ignoring_existing(briefs), list(brief_rows.values()))
@@ -288,7 +297,9 @@ class InsightRepository:
         fragment = fragment.strip().lower()
         if fragment:
             pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(or_(func.lower(insights.c.text).like(pattern, escape="\\"), insights.c.id.like(pattern, escape="\\")))
+            query = query.where(
+                or_(func.lower(insights.c.text).like(pattern, escape="\\"), insights.c.id.like(pattern, escape="\\"))
+            )
         async with self._engine.connect() as connection:
             return [(row[0], row[1]) for row in await connection.execute(query)]
 
@@ -300,10 +311,14 @@ class InsightRepository:
 
             return {
                 "insights": await scalar(select(func.count()).select_from(insights)),
-                "briefs": await scalar(select(func.count()).select_from(briefs).where(briefs.c.kind.in_(["brief", "email", "jsonl"]))),
+                "briefs": await scalar(
+                    select(func.count()).select_from(briefs).where(briefs.c.kind.in_(["brief", "email", "jsonl"]))
+                ),
                 "sources": await scalar(select(func.count()).select_from(briefs)),
                 "brief_links": await scalar(select(func.count()).select_from(relations).where(relations.c.kind == "brief")),
-                "same_idea_links": await scalar(select(func.count()).select_from(relations).where(relations.c.kind == "same-idea")),
+                "same_idea_links": await scalar(
+                    select(func.count()).select_from(relations).where(relations.c.kind == "same-idea")
+                ),
                 "saved_items": await scalar(select(func.count()).select_from(saved_items)),
                 "saving_users": await scalar(select(func.count(func.distinct(saved_items.c.user_id)))),
             }
@@ -315,7 +330,10 @@ class InsightRepository:
             async with self._engine.connect() as connection:
                 rows = (
                     await connection.execute(
-                        select(insights.c.id, insights.c.text).where(insights.c.id > last).order_by(insights.c.id).limit(batch_size)
+                        select(insights.c.id, insights.c.text)
+                        .where(insights.c.id > last)
+                        .order_by(insights.c.id)
+                        .limit(batch_size)
                     )
                 ).all()
             if not rows:
@@ -338,7 +356,9 @@ class InsightRepository:
             if self._dialect == "sqlite":
                 expression = " OR ".join(f'"{term}"' for term in terms)
                 rows = await connection.execute(
-                    text("SELECT insight_id FROM insights_fts WHERE insights_fts MATCH :expression ORDER BY bm25(insights_fts) LIMIT :limit"),
+                    text(
+                        "SELECT insight_id FROM insights_fts WHERE insights_fts MATCH :expression ORDER BY bm25(insights_fts) LIMIT :limit"
+                    ),
                     {"expression": expression, "limit": limit},
                 )
             else:

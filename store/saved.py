@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
@@ -69,7 +69,7 @@ def _normalise_id(insight_id: str) -> str:
 
 def _utc(moment: datetime) -> datetime:
     # SQLite hands back the naive UTC wall time we stored; PostgreSQL an aware time in the session's zone.
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def like_contains(fragment: str) -> str:
@@ -103,7 +103,7 @@ async def _database_errors() -> AsyncIterator[None]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SavedLists:

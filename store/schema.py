@@ -85,11 +85,11 @@ saved_items = Table(
 
 __all__ = [
     "SCHEMA_VERSION",
-    "metadata",
-    "schema_info",
-    "insights",
     "briefs",
     "insight_sources",
+    "insights",
+    "metadata",
     "relations",
     "saved_items",
+    "schema_info",
 ]

@@ -37,12 +37,136 @@ LEXICAL_POSTINGS = 1000
 DENSE_BATCH = 64
 _WORD = re.compile(r"[^\W_][\w'.-]*[^\W_]|[^\W_]", re.UNICODE)
 _STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between both but by
-    can could did do does doing down during each few for from further had has have having he her here hers herself him himself
-    his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them themselves then there these they this
-    those through to too under until up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves insight insights""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "insight",
+        "insights",
+    ]
 )
 
 
@@ -159,7 +283,9 @@ class Searcher:
         """One insight with everything related to it, for `related ID` and the bot's detail view."""
         wanted = insight_id.strip().lower()
         if not looks_like_insight_id(wanted):
-            raise InvalidInput(f"{insight_id!r} is not an insight id: ids are 16 characters of 0-9 and a-f, as shown in search results")
+            raise InvalidInput(
+                f"{insight_id!r} is not an insight id: ids are 16 characters of 0-9 and a-f, as shown in search results"
+            )
         texts = await self._repository.texts([wanted])
         if wanted not in texts:
             raise InsightNotFound(wanted)
@@ -173,6 +299,7 @@ class Searcher:
         batched Chroma query for the neighbours, however many hits there are."""
         if not ids:
             return []
+
         async def nearest() -> tuple[list[str], list[list[tuple[str, float]]]]:
             # Asked for the widest answer any hit can need, so this runs beside the SQL reads; each
             # hit's answer is cut below to what its explicit relations leave room for.
@@ -271,7 +398,7 @@ class _NearestBatcher:
             stacked = taken[0][0] if len(taken) == 1 else np.concatenate([vectors for vectors, _, _ in taken])
             try:
                 answers = await asyncio.to_thread(self._index.query, stacked, max(limit for _, limit, _ in taken))
-            except Exception as error:  # noqa: BLE001 - handed to every waiter, not swallowed
+            except Exception as error:
                 for _, _, future in taken:
                     if not future.done():
                         future.set_exception(error)
@@ -294,7 +421,11 @@ def _matched_names(text: str, rare: set[str], vocabulary: frozenset[str] | None)
         if not occurrences:
             continue
         unknown_to_model = vocabulary is not None and term not in vocabulary
-        if unknown_to_model or any(character.isdigit() for character in term) or any(_capitalised_mid_sentence(text, found.start()) for found in occurrences):
+        if (
+            unknown_to_model
+            or any(character.isdigit() for character in term)
+            or any(_capitalised_mid_sentence(text, found.start()) for found in occurrences)
+        ):
             names.append(term)
     return tuple(names)
 

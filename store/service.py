@@ -8,8 +8,8 @@ pass a fake), takes the data-directory lock in embedded mode, and reconciles SQL
 from __future__ import annotations
 
 import asyncio
-import logging
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +60,8 @@ def _unavailable_when_unreachable(method: Callable[P, Awaitable[R]]) -> Callable
             raise StoreUnavailable(UNAVAILABLE) from error
 
     return guarded
+
+
 REINDEX_BATCH = 512
 
 
@@ -144,9 +146,7 @@ class InsightStore:
     # -- ingest -------------------------------------------------------------------------------
 
     @_unavailable_when_unreachable
-    async def ingest_paths(
-        self, paths: Iterable[Path], progress: Callable[[int, int], None] | None = None
-    ) -> IngestReport:
+    async def ingest_paths(self, paths: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Every file is parsed before anything of it is written, so a file that fails leaves
         nothing behind; the others still go in."""
         report = IngestReport()
@@ -312,8 +312,6 @@ def _without_secrets(message: str, settings: Settings) -> str:
 
     try:
         password = make_url(settings.resolved_database_url).password
-    except Exception:  # noqa: BLE001 - an unparsable URL has no password to hide
+    except Exception:
         password = None
     return message.replace(str(password), "***") if password else message
-
-

@@ -52,8 +52,10 @@ def open_chroma_client(chroma_url: str | None, chroma_dir: Path) -> Any:
         parsed = urlparse(chroma_url)
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
         try:
-            return chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=port, ssl=parsed.scheme == "https", settings=settings)
-        except Exception as error:  # noqa: BLE001 - any failure to reach the server means the same to a user
+            return chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1", port=port, ssl=parsed.scheme == "https", settings=settings
+            )
+        except Exception as error:
             raise StoreUnavailable(f"cannot reach the Chroma server at {chroma_url}: {error}") from error
     chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
@@ -130,14 +132,14 @@ class VectorIndex:
         for start in range(0, len(ids), WRITE_BATCH):
             chunk_ids = list(ids[start : start + WRITE_BATCH])
             chunk_vectors = vectors[start : start + WRITE_BATCH]
-            self._call(lambda: self._collection.upsert(ids=chunk_ids, embeddings=chunk_vectors))
+            self._call(lambda ids=chunk_ids, vectors=chunk_vectors: self._collection.upsert(ids=ids, embeddings=vectors))
         self._known_count = None
 
     def delete(self, ids: Sequence[str]) -> None:
         self._forget(ids)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = list(ids[start : start + WRITE_BATCH])
-            self._call(lambda: self._collection.delete(ids=chunk))
+            self._call(lambda chunk=chunk: self._collection.delete(ids=chunk))
         self._known_count = None
 
     def query(self, vectors: np.ndarray, limit: int) -> list[list[tuple[str, float]]]:
@@ -168,7 +170,10 @@ class VectorIndex:
         if not missing:
             return found
         answer = self._call(lambda: self._collection.get(ids=missing, include=["embeddings"]))
-        read = {found_id: np.asarray(vector, dtype=np.float32) for found_id, vector in zip(answer["ids"], answer["embeddings"], strict=True)}
+        read = {
+            found_id: np.asarray(vector, dtype=np.float32)
+            for found_id, vector in zip(answer["ids"], answer["embeddings"], strict=True)
+        }
         with self._vectors_lock:
             for found_id, vector in read.items():
                 vector.setflags(write=False)
@@ -181,7 +186,7 @@ class VectorIndex:
         found: set[str] = set()
         offset = 0
         while True:
-            page = self._call(lambda: self._collection.get(include=[], limit=WRITE_BATCH * 5, offset=offset))
+            page = self._call(lambda offset=offset: self._collection.get(include=[], limit=WRITE_BATCH * 5, offset=offset))
             found.update(page["ids"])
             if len(page["ids"]) < WRITE_BATCH * 5:
                 return found
@@ -192,7 +197,7 @@ class VectorIndex:
         with _reachable():
             try:
                 self._client.delete_collection(self._name)
-            except Exception as error:  # noqa: BLE001 - a missing collection is what we want anyway
+            except Exception as error:
                 log.debug("delete_collection(%s): %s", self._name, error)
         self._forget(None)
         self._collection = self._open()

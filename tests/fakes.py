@@ -10,7 +10,33 @@ from collections.abc import Sequence
 import numpy as np
 
 _WORD = re.compile(r"\w+")
-_IGNORED = frozenset("the and for with that this from are was were has have its their into than not but can how what why who".split())
+_IGNORED = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "its",
+        "their",
+        "into",
+        "than",
+        "not",
+        "but",
+        "can",
+        "how",
+        "what",
+        "why",
+        "who",
+    ]
+)
 
 
 class FakeEmbedder:

@@ -79,7 +79,9 @@ async def test_a_brief_without_related_insights_goes_in_as_its_main_insight(fill
 
 async def test_one_bad_json_line_among_good_ones_is_reported_by_number(filled: InsightStore, tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
-    path.write_text("\n".join([json.dumps({"text": "Good line one."}), "{broken", json.dumps({"text": "Good line three."})]), encoding="utf-8")
+    path.write_text(
+        "\n".join([json.dumps({"text": "Good line one."}), "{broken", json.dumps({"text": "Good line three."})]), encoding="utf-8"
+    )
     report = await filled.ingest_paths([path])
     assert report.added == 2
     assert [problem["problem"][:6] for problem in report.problems] == ["line 2"]
@@ -148,5 +150,7 @@ async def test_a_folder_with_an_unreadable_file_reports_it_and_ingests_the_rest(
 
     monkeypatch.setattr(Path, "read_bytes", refuse_locked)
     report = await filled.ingest_paths([folder])
-    assert [(Path(failure["path"]).name, "permission denied" in failure["error"]) for failure in report.failed] == [("locked.md", True)]
+    assert [(Path(failure["path"]).name, "permission denied" in failure["error"]) for failure in report.failed] == [
+        ("locked.md", True)
+    ]
     assert report.added == 1

@@ -16,21 +16,37 @@ pytestmark = pytest.mark.model
 
 def test_bench_reports_every_figure(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        command_line, ["bench", "--sizes", "300", "--lookups", "20", "--cache-dir", str(tmp_path / "cache"), "--json"], catch_exceptions=False
+        command_line,
+        ["bench", "--sizes", "300", "--lookups", "20", "--cache-dir", str(tmp_path / "cache"), "--json"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
     size = report["sizes"][0]
     assert size["size"] == 300
-    for figure in (size["lookup_ms"]["p50"], size["lookup_ms"]["p95"], size["lookup_ms"]["p99"], size["repeat_lookup_ms_p50"],
-                   size["concurrent_100"]["seconds"], size["concurrent_100"]["lookups_per_second"], size["naive_lookup_ms_p50"],
-                   size["naive_to_ours_ratio"], size["start_up"]["ready_seconds"], size["start_up"]["rss_mb"]):
+    for figure in (
+        size["lookup_ms"]["p50"],
+        size["lookup_ms"]["p95"],
+        size["lookup_ms"]["p99"],
+        size["repeat_lookup_ms_p50"],
+        size["concurrent_100"]["seconds"],
+        size["concurrent_100"]["lookups_per_second"],
+        size["naive_lookup_ms_p50"],
+        size["naive_to_ours_ratio"],
+        size["start_up"]["ready_seconds"],
+        size["start_up"]["rss_mb"],
+    ):
         assert isinstance(figure, (int, float)) and figure > 0
     for figure in ("import_seconds", "model_seconds", "open_seconds", "first_answer_seconds"):
         assert isinstance(size["start_up"][figure], (int, float)), figure
     ingest = report["ingest"]
     assert ingest["insights"] == 300 and ingest["reingest_added"] == 0
-    for figure in (ingest["first_seconds"], ingest["insights_per_second"], ingest["reingest_seconds"], ingest["reingest_speedup"]):
+    for figure in (
+        ingest["first_seconds"],
+        ingest["insights_per_second"],
+        ingest["reingest_seconds"],
+        ingest["reingest_speedup"],
+    ):
         assert isinstance(figure, (int, float)) and figure > 0
     assert all(isinstance(report["quality"][name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr"))
     assert report["quality"]["hit_at_3"] == 1.0
@@ -43,18 +59,42 @@ def test_the_printed_table_keeps_every_figure_whole_when_piped(capsys: pytest.Ca
 
     start_up = {"ready_seconds": 7.37, "rss_mb": 1103.2}
     entry = {
-        "size": 100000, "lookup_ms": {"p50": 16.35, "p95": 24.81, "p99": 29.9}, "repeat_lookup_ms_p50": 8.66,
-        "concurrent_100": {"seconds": 1.281, "lookups_per_second": 78.1}, "naive_lookup_ms_p50": 53.68, "naive_to_ours_ratio": 3.28,
+        "size": 100000,
+        "lookup_ms": {"p50": 16.35, "p95": 24.81, "p99": 29.9},
+        "repeat_lookup_ms_p50": 8.66,
+        "concurrent_100": {"seconds": 1.281, "lookups_per_second": 78.1},
+        "naive_lookup_ms_p50": 53.68,
+        "naive_to_ours_ratio": 3.28,
         "start_up": start_up,
     }
     result = {
-        "machine": {"cpus": 2, "memory_gb": 23.5}, "sizes": [entry],
-        "ingest": {"insights": 2000, "first_seconds": 8.66, "insights_per_second": 231.0, "reingest_seconds": 0.231, "reingest_speedup": 37.6},
+        "machine": {"cpus": 2, "memory_gb": 23.5},
+        "sizes": [entry],
+        "ingest": {
+            "insights": 2000,
+            "first_seconds": 8.66,
+            "insights_per_second": 231.0,
+            "reingest_seconds": 0.231,
+            "reingest_speedup": 37.6,
+        },
         "quality": {"hit_at_1": 1.0, "hit_at_3": 1.0, "mrr": 1.0},
         "targets": {"concurrent_100_seconds": {"target": 1.5, "measured": 1.281, "met": True}},
     }
     _table(result)
     printed = capsys.readouterr().out
-    for figure in ("100,000", "16.35", "24.81", "29.9", "8.66", "1.281", "78.1", "53.68", "3.28", "7.37", "1103.2", "100 concurrent s"):
+    for figure in (
+        "100,000",
+        "16.35",
+        "24.81",
+        "29.9",
+        "8.66",
+        "1.281",
+        "78.1",
+        "53.68",
+        "3.28",
+        "7.37",
+        "1103.2",
+        "100 concurrent s",
+    ):
         assert figure in printed, f"{figure} is cut in:\n{printed}"
     assert "…" not in printed

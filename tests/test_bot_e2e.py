@@ -36,7 +36,9 @@ def _environment(standin: DiscordStandIn | None, data_dir: Path, token: str | No
 
 
 def _cli(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=180
+    )
 
 
 @pytest.fixture
@@ -57,7 +59,12 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
     assert json.loads(filled.stdout)["added"] == 21, filled.stderr
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bot", "run"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         await standin.wait_for(lambda: standin.identifies, START_TIMEOUT, "IDENTIFY")
@@ -70,7 +77,9 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
             "the command sync to the development guild",
         )
         assert "insight" in {command["name"] for command in synced[0].json}
-        assert not [r for r in standin.requests if r.method == "PUT" and r.path.endswith("/commands") and "/guilds/" not in r.path]
+        assert not [
+            r for r in standin.requests if r.method == "PUT" and r.path.endswith("/commands") and "/guilds/" not in r.path
+        ]
 
         # The model may still be loading: ask until the answer is a real one, as a person would.
         reply = None
@@ -79,7 +88,11 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
             payload = command_payload(token, snowflake(), LISTENER, ("insight", "search"), {"query": "custom AI chips"})
             payload["data"]["guild_id"] = str(GUILD_ID)  # Discord names the guild of a guild-registered command
             await standin.dispatch_interaction(payload)
-            await standin.wait_for(lambda: [r for r in standin.fake.for_token(token) if r.is_webhook() or r.is_callback()], 30, "an answer")
+            await standin.wait_for(
+                lambda token=token: [r for r in standin.fake.for_token(token) if r.is_webhook() or r.is_callback()],
+                30,
+                "an answer",
+            )
             await asyncio.sleep(0.5)
             answers = [r for r in standin.fake.for_token(token) if r.message_payload and r.message_payload.get("embeds")]
             if answers:
@@ -94,8 +107,12 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
         message = standin.fake.messages[standin.fake.interactions[token].original_id]
         save_id = next(custom_id for custom_id in custom_ids(message) if custom_id.startswith("ir:save:"))
         click_token = f"click-{snowflake()}"
-        await standin.dispatch_interaction(component_payload(click_token, snowflake(), LISTENER, message, save_id), message_id=int(message["id"]))
-        await standin.wait_for(lambda: [r for r in standin.fake.for_token(click_token) if r.is_callback()], 30, "the Save click's answer")
+        await standin.dispatch_interaction(
+            component_payload(click_token, snowflake(), LISTENER, message, save_id), message_id=int(message["id"])
+        )
+        await standin.wait_for(
+            lambda: [r for r in standin.fake.for_token(click_token) if r.is_callback()], 30, "the Save click's answer"
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.to_thread(process.communicate, timeout=60)
@@ -105,7 +122,9 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
     assert BOT_TOKEN not in stdout and BOT_TOKEN not in stderr
     assert "command insight search by user" in stderr
 
-    saved = await asyncio.to_thread(_cli, "saved", "list", "--user", str(LISTENER.id), "--json", environment=_environment(None, data_dir))
+    saved = await asyncio.to_thread(
+        _cli, "saved", "list", "--user", str(LISTENER.id), "--json", environment=_environment(None, data_dir)
+    )
     assert [item["id"] for item in json.loads(saved.stdout)["items"]] == [save_id.removeprefix("ir:save:")]
 
 
@@ -149,7 +168,9 @@ def test_the_redactor_hides_the_token_in_any_record() -> None:
 
 
 @pytest.mark.model
-async def test_a_failing_start_up_logs_neither_the_token_nor_the_database_password(standin: DiscordStandIn, tmp_path: Path) -> None:
+async def test_a_failing_start_up_logs_neither_the_token_nor_the_database_password(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
     environment = _environment(standin, tmp_path / "data")
     environment["INSIGHT_DATABASE_URL"] = "postgresql+asyncpg://bot:pa55-w0rd-secret@127.0.0.1:9/insights"
     environment["INSIGHT_LOG_LEVEL"] = "DEBUG"
@@ -219,7 +240,10 @@ def test_a_rejected_token_stops_with_one_clear_line(tmp_path: Path) -> None:
 
     for finished in asyncio.run(scenario()):
         assert finished.returncode == 1, finished.stderr[-2000:]
-        assert finished.stderr.strip().splitlines()[-1] == "error: Discord rejected the token (401): reset it in the developer portal"
+        assert (
+            finished.stderr.strip().splitlines()[-1]
+            == "error: Discord rejected the token (401): reset it in the developer portal"
+        )
         assert "Traceback" not in finished.stderr
         assert BOT_TOKEN not in finished.stdout + finished.stderr
 
@@ -229,5 +253,7 @@ def test_an_unreachable_api_base_stops_with_one_clear_line(tmp_path: Path) -> No
     environment["INSIGHT_DISCORD_API_BASE"] = f"http://127.0.0.1:{free_port()}/api/v10"
     finished = _cli("run", environment=environment)
     assert finished.returncode == 1
-    assert finished.stderr.strip().splitlines() == [f"error: cannot reach the Discord API at {environment['INSIGHT_DISCORD_API_BASE']}: ClientConnectorError"]
+    assert finished.stderr.strip().splitlines() == [
+        f"error: cannot reach the Discord API at {environment['INSIGHT_DISCORD_API_BASE']}: ClientConnectorError"
+    ]
     assert BOT_TOKEN not in finished.stdout + finished.stderr

@@ -13,8 +13,6 @@ import pytest
 from store.service import InsightStore
 from tests.conftest import SAMPLE_BRIEFS
 
-
-
 MAX_LOOP_LAG_SECONDS = 0.5
 
 

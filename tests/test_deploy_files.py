@@ -54,7 +54,12 @@ def _health(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
     clean = {name: value for name, value in os.environ.items() if not name.startswith("INSIGHT_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot", "health", "--json"], cwd=REPO_ROOT, env=clean | environment, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "health", "--json"],
+        cwd=REPO_ROOT,
+        env=clean | environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -3,7 +3,7 @@ handed in (the schedule never reads the real time)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +27,7 @@ def _config(post_time: str, zone: str, enabled: bool = True) -> DigestConfig:
 
 
 def _utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,9 @@ def test_due_exactly_at_the_local_time_in_each_zone(zone: str, local_eight_in_ut
     assert due_date(config, local_eight_in_utc, date(2026, 3, 1)) == date(2026, 3, 2)
 
 
-def _post_days(config: DigestConfig, start: datetime, days: int, step: timedelta = timedelta(minutes=10)) -> list[tuple[str, datetime]]:
+def _post_days(
+    config: DigestConfig, start: datetime, days: int, step: timedelta = timedelta(minutes=10)
+) -> list[tuple[str, datetime]]:
     """Walks a clock in steps, posting whenever due: the local dates posted and when."""
     last: str | None = None
     posted: list[tuple[str, datetime]] = []
@@ -73,10 +75,14 @@ def _post_days(config: DigestConfig, start: datetime, days: int, step: timedelta
         ("Australia/Lord_Howe", "02:10", _utc(2026, 10, 1, 12, 0), "2026-10-04"),  # a half-hour jump
     ],
 )
-def test_daylight_saving_changes_neither_skip_nor_double_a_day(zone: str, post_time: str, start: datetime, change_day: str) -> None:
+def test_daylight_saving_changes_neither_skip_nor_double_a_day(
+    zone: str, post_time: str, start: datetime, change_day: str
+) -> None:
     posted = [day for day, _ in _post_days(_config(post_time, zone), start, 5)]
     first = date.fromisoformat(posted[0])
-    assert posted == [(first + timedelta(days=offset)).isoformat() for offset in range(len(posted))], "a day was skipped or doubled"
+    assert posted == [(first + timedelta(days=offset)).isoformat() for offset in range(len(posted))], (
+        "a day was skipped or doubled"
+    )
     assert change_day in posted
     assert len(posted) == 6  # the start day (its time had passed: caught up) and the five that follow
 
@@ -133,12 +139,23 @@ def test_nothing_is_due_when_off_or_without_a_channel() -> None:
     assert due_date(DigestConfig("1", None, "08:00", "UTC", True), _utc(2026, 6, 10, 9, 0)) is None
 
 
-_ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Pacific/Auckland", "Australia/Lord_Howe", "America/Santiago", "Asia/Tehran"]
+_ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Pacific/Auckland",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Asia/Tehran",
+]
 
 
 @settings(max_examples=60, deadline=None)
 @given(zone=st.sampled_from(_ZONES), hour=st.integers(0, 23), minute=st.integers(0, 59), year=st.sampled_from([2025, 2026]))
-def test_every_local_date_has_one_post_instant_on_that_date_at_or_after_the_set_time(zone: str, hour: int, minute: int, year: int) -> None:
+def test_every_local_date_has_one_post_instant_on_that_date_at_or_after_the_set_time(
+    zone: str, hour: int, minute: int, year: int
+) -> None:
     post_time = f"{hour:02d}:{minute:02d}"
     wall = parse_time(post_time)
     previous: datetime | None = None

@@ -87,7 +87,11 @@ async def test_sigkill_between_sql_commit_and_chroma_write_is_repaired_at_start_
     repo = str(Path(__file__).resolve().parents[1])
     marker = tmp_path / "committed"
     script = _KILLED_INGEST.format(
-        repo=repo, marker=str(marker), data_dir=str(settings.data_dir), collection=settings.chroma_collection, briefs=str(shared_briefs)
+        repo=repo,
+        marker=str(marker),
+        data_dir=str(settings.data_dir),
+        collection=settings.chroma_collection,
+        briefs=str(shared_briefs),
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=repo)
     try:

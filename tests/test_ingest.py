@@ -20,7 +20,9 @@ def _text_starting(texts: list[str], prefix: str) -> str:
     return next(text for text in texts if text.startswith(prefix))
 
 
-async def test_shared_briefs_twice_adds_21_then_nothing(store: InsightStore, shared_briefs: Path, fake_embedder: FakeEmbedder) -> None:
+async def test_shared_briefs_twice_adds_21_then_nothing(
+    store: InsightStore, shared_briefs: Path, fake_embedder: FakeEmbedder
+) -> None:
     first = await store.ingest_paths([shared_briefs])
     assert (first.added, first.merged, first.failed) == (21, 1, [])
     encoded_after_first = len(fake_embedder.encoded)
@@ -60,7 +62,11 @@ async def test_relations_are_read_in_both_directions(store: InsightStore, shared
 
 
 async def test_near_duplicates_are_kept_and_linked_as_same_idea(settings: Settings, tmp_path: Path) -> None:
-    first, second, other = "Coffee after lunch ruins deep sleep.", "An afternoon espresso cuts your slow-wave sleep.", "Index funds beat most managers."
+    first, second, other = (
+        "Coffee after lunch ruins deep sleep.",
+        "An afternoon espresso cuts your slow-wave sleep.",
+        "Index funds beat most managers.",
+    )
     embedder = FixedEmbedder({first: [1.0, 0.1, 0.0], second: [1.0, 0.12, 0.0], other: [0.0, 0.0, 1.0]})
     notes = tmp_path / "notes.md"
     notes.write_text(f"{first}\n\n{other}\n", encoding="utf-8")
@@ -77,7 +83,9 @@ async def test_near_duplicates_are_kept_and_linked_as_same_idea(settings: Settin
         assert all(related.reason != "same-idea" for related in unrelated.related)
 
 
-async def test_a_bad_file_is_reported_and_the_others_still_go_in(store: InsightStore, tmp_path: Path, shared_briefs: Path) -> None:
+async def test_a_bad_file_is_reported_and_the_others_still_go_in(
+    store: InsightStore, tmp_path: Path, shared_briefs: Path
+) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
     (folder / "good.txt").write_text((shared_briefs / "000_5eecbfd325b0d2d0.txt").read_text(encoding="utf-8"), encoding="utf-8")
@@ -93,7 +101,14 @@ async def test_a_bad_file_is_reported_and_the_others_still_go_in(store: InsightS
 
 async def test_json_lines_with_related_and_a_bad_line(store: InsightStore, tmp_path: Path) -> None:
     lines = [
-        json.dumps({"text": "Small teams ship faster because fewer handoffs exist.", "related": ["Handoffs are where context is lost."], "source": "team-pod", "date": "2026-01-02"}),
+        json.dumps(
+            {
+                "text": "Small teams ship faster because fewer handoffs exist.",
+                "related": ["Handoffs are where context is lost."],
+                "source": "team-pod",
+                "date": "2026-01-02",
+            }
+        ),
         "{not json",
         json.dumps({"text": "Interest rates set the price of every asset."}),
     ]

@@ -46,7 +46,9 @@ def test_a_large_batch_keeps_its_order(real_embedder: SentenceTransformerEmbedde
         assert np.abs(vectors[row] - _torch_vectors(real_embedder, [texts[row]])[0]).max() < 1e-4
 
 
-def test_the_exported_graph_is_cached_and_reused(real_embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_exported_graph_is_cached_and_reused(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     assert build_onnx_encoder(real_embedder._model, cache) is not None
     graphs = list(cache.glob("encoder-*.onnx"))
@@ -59,7 +61,9 @@ def test_the_exported_graph_is_cached_and_reused(real_embedder: SentenceTransfor
     assert build_onnx_encoder(real_embedder._model, cache) is not None
 
 
-def test_a_damaged_cached_graph_is_exported_again(real_embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_cached_graph_is_exported_again(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     cache = tmp_path / "cache"
     assert build_onnx_encoder(real_embedder._model, cache) is not None
     graph = next(cache.glob("encoder-*.onnx"))
@@ -98,7 +102,9 @@ def test_pytorch_is_kept_when_the_export_fails(
     assert "No module named 'onnx'" in caplog.text and "encoding with PyTorch" in caplog.text
 
 
-def test_a_model_that_is_not_mean_pooled_stays_on_pytorch(real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_that_is_not_mean_pooled_stays_on_pytorch(
+    real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pooling = real_embedder._model[1]
     monkeypatch.setattr(pooling, "get_config_dict", lambda: {"pooling_mode": "cls"})
     assert build_onnx_encoder(real_embedder._model, None) is None

@@ -51,7 +51,9 @@ def _expected(name: str = "000_5eecbfd325b0d2d0.txt") -> tuple[str, list[str]]:
     return paragraphs[heading - 1], paragraphs[heading + 1 :]
 
 
-def _email(body: str | None = None, *, cte: str | None = "quoted-printable", subtype: str = "plain", message_id: str = MESSAGE_ID) -> EmailMessage:
+def _email(
+    body: str | None = None, *, cte: str | None = "quoted-printable", subtype: str = "plain", message_id: str = MESSAGE_ID
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "Briefs <brief@example.com>"
     message["To"] = "me@example.com"
@@ -106,13 +108,19 @@ def test_shared_samples_parse_into_a_main_and_ten_related(name: str) -> None:
 
 
 def test_wrapped_paragraphs_are_joined_and_text_is_kept_as_written() -> None:
-    text = HEADER + "The MAIN insight\nwraps over   two lines.\n\n## Related Insights\n\nFirst related\ncontinues.\n\n- Second related\n- Third  related"
+    text = (
+        HEADER
+        + "The MAIN insight\nwraps over   two lines.\n\n## Related Insights\n\nFirst related\ncontinues.\n\n- Second related\n- Third  related"
+    )
     brief = parse_brief_text(text, BriefSource("brief", "x"))
     assert brief.main == "The MAIN insight wraps over two lines."
     assert brief.related == ("First related continues.", "Second related", "Third related")
 
 
-@pytest.mark.parametrize("heading", ["Related Insights", "related insights:", "## Related Insights", "**Related Insights**", "### **Related insights** ###"])
+@pytest.mark.parametrize(
+    "heading",
+    ["Related Insights", "related insights:", "## Related Insights", "**Related Insights**", "### **Related insights** ###"],
+)
 def test_decorated_related_headings_are_recognised(heading: str) -> None:
     parsed = parse_bytes(f"Main insight here.\n\n{heading}\n\nA related one.".encode(), "b.md")
     assert parsed.briefs[0].main == "Main insight here."
@@ -128,7 +136,9 @@ def test_crlf_cr_and_bom_files_parse_like_the_sample() -> None:
 
 
 def test_brief_with_header_but_no_related_section_has_only_a_main() -> None:
-    parsed = parse_bytes((HEADER + "Only the main insight.\n\nUnsubscribe | Manage preferences\n\nAcme, 1 Main St").encode(), "b.txt")
+    parsed = parse_bytes(
+        (HEADER + "Only the main insight.\n\nUnsubscribe | Manage preferences\n\nAcme, 1 Main St").encode(), "b.txt"
+    )
     assert [(brief.main, brief.related) for brief in parsed.briefs] == [("Only the main insight.", ())]
     assert parsed.problems == []
 
@@ -142,7 +152,9 @@ def test_extra_paragraph_before_the_heading_is_left_out_and_reported() -> None:
 
 def test_boilerplate_and_footer_around_the_brief_are_skipped() -> None:
     text = (
-        "[View in browser](https://example.com/b/1)\n\nTop 5 insights for Friday\n\n" + HEADER + "Main insight.\n\nRelated Insights\n\n"
+        "[View in browser](https://example.com/b/1)\n\nTop 5 insights for Friday\n\n"
+        + HEADER
+        + "Main insight.\n\nRelated Insights\n\n"
         "Related one.\n\nRelated two mentions that people unsubscribe\nwhen emails are long.\n\n"
         "You are receiving this because you signed up.\nAcme Inc, 1 Main Street\n\nPrivacy policy\n\n\u00a9 2024 Acme"
     )
@@ -153,7 +165,10 @@ def test_boilerplate_and_footer_around_the_brief_are_skipped() -> None:
 
 def test_text_before_the_service_header_is_not_the_main_insight() -> None:
     """A forwarded brief: the forwarder's note and the forwarded-message block come first."""
-    body = "Look at this one!\n\n---------- Forwarded message ---------\nFrom: Briefs <b@example.com>\nSubject: Brief\n\n" + _sample()
+    body = (
+        "Look at this one!\n\n---------- Forwarded message ---------\nFrom: Briefs <b@example.com>\nSubject: Brief\n\n"
+        + _sample()
+    )
     parsed = parse_email_bytes(_email(body + "\n\n-- \nMe", cte=None).as_bytes(), "fwd.eml")
     main, related = _expected()
     assert [(brief.main, list(brief.related)) for brief in parsed] == [(main, related)]
@@ -214,7 +229,7 @@ def test_mbox_with_two_messages(tmp_path: Path) -> None:
     box.close()
     for parsed in (parse_file(path), parse_bytes(path.read_bytes(), str(path))):
         assert [brief.source.origin for brief in parsed.briefs] == [f"{path}#m1@example.com", f"{path}#m2@example.com"]
-        for brief, name in zip(parsed.briefs, names):
+        for brief, name in zip(parsed.briefs, names, strict=True):
             assert (brief.main, list(brief.related)) == _expected(name)
         assert parsed.problems == []
 
@@ -222,7 +237,12 @@ def test_mbox_with_two_messages(tmp_path: Path) -> None:
 def test_mbox_message_without_body_is_reported_and_others_kept() -> None:
     attachment_only = _email(None, message_id="att@example.com")
     attachment_only.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="brief.pdf")
-    data = b"From a@b Fri Nov 22 08:30:00 2024\n" + _email(_sample()).as_bytes() + b"\nFrom a@b Fri Nov 22 08:31:00 2024\n" + attachment_only.as_bytes()
+    data = (
+        b"From a@b Fri Nov 22 08:30:00 2024\n"
+        + _email(_sample()).as_bytes()
+        + b"\nFrom a@b Fri Nov 22 08:31:00 2024\n"
+        + attachment_only.as_bytes()
+    )
     parsed = parse_bytes(data, "box.mbox")
     _assert_is_sample(parsed)
     assert len(parsed.problems) == 1 and parsed.problems[0].startswith("message 2: the email has no text body")
@@ -247,7 +267,15 @@ def test_email_that_is_not_a_brief_gives_one_insight_per_paragraph() -> None:
 
 def test_jsonl_keeps_good_lines_and_reports_bad_ones_by_line_number() -> None:
     lines = [
-        json.dumps({"text": "  First insight. ", "related": ["Rel A", " "], "source": "podcast-42", "date": "2024-11-01", "subject": "Chips"}),
+        json.dumps(
+            {
+                "text": "  First insight. ",
+                "related": ["Rel A", " "],
+                "source": "podcast-42",
+                "date": "2024-11-01",
+                "subject": "Chips",
+            }
+        ),
         "{not json",
         "",
         json.dumps({"text": "Second insight."}),
@@ -303,12 +331,15 @@ def test_binary_and_non_utf8_files_are_errors() -> None:
         parse_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.txt")
     with pytest.raises(ParseError, match="not UTF-8 text: save it as UTF-8"):
         parse_bytes("Caf\u00e9 insights are na\u00efve.".encode("latin-1"), "latin.txt")
-    with pytest.raises(ParseError, match="unsupported file type '.pdf'"):
+    with pytest.raises(ParseError, match=r"unsupported file type '\.pdf'"):
         parse_bytes(b"%PDF-1.4\x00\x01\x02", "doc.pdf")
 
 
 def test_unknown_extension_that_is_text_is_read_as_text() -> None:
-    assert [brief.main for brief in parse_bytes(b"An idea.\n\nAnother idea.", "ideas.log").briefs] == ["An idea.", "Another idea."]
+    assert [brief.main for brief in parse_bytes(b"An idea.\n\nAnother idea.", "ideas.log").briefs] == [
+        "An idea.",
+        "Another idea.",
+    ]
     _assert_is_sample(parse_bytes(_sample().encode(), "README"))
 
 
@@ -331,7 +362,17 @@ def test_missing_path_and_folder_are_errors(tmp_path: Path) -> None:
 
 
 def test_iter_input_files_expands_folders_in_a_stable_order(tmp_path: Path) -> None:
-    for relative in ["b.txt", "a.md", "skip.png", ".hidden.txt", "sub/z.jsonl", "sub/.git/x.txt", ".cache/y.txt", "sub/deeper/m.eml", "c.MBOX"]:
+    for relative in [
+        "b.txt",
+        "a.md",
+        "skip.png",
+        ".hidden.txt",
+        "sub/z.jsonl",
+        "sub/.git/x.txt",
+        ".cache/y.txt",
+        "sub/deeper/m.eml",
+        "c.MBOX",
+    ]:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("x")
     explicit = tmp_path / "skip.png"
@@ -364,8 +405,21 @@ def test_iter_input_files_reports_unreadable_folders(tmp_path: Path) -> None:
 _NAMES = st.sampled_from(["a.txt", "a.md", "a.eml", "a.mbox", "a.jsonl", "a.bin", "noext"])
 _PIECES = st.sampled_from(
     [
-        "Related Insights", "## Related Insights", "Get your free personalized podcast brief", "", "", "- ", "```", "# ", "---",
-        "From x y 2024", "Unsubscribe", '{"text": "t"}', "Subject: s", "Content-Type: text/html", "Content-Transfer-Encoding: base64",
+        "Related Insights",
+        "## Related Insights",
+        "Get your free personalized podcast brief",
+        "",
+        "",
+        "- ",
+        "```",
+        "# ",
+        "---",
+        "From x y 2024",
+        "Unsubscribe",
+        '{"text": "t"}',
+        "Subject: s",
+        "Content-Type: text/html",
+        "Content-Transfer-Encoding: base64",
         "<p>x</p>",
     ]
 )

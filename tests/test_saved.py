@@ -12,7 +12,7 @@ import itertools
 import json
 import os
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from store.saved import SavedItem, SavedLists
 from store.schema import insights, metadata, saved_items
 
 POSTGRES_URL_VARIABLE = "INSIGHT_TEST_POSTGRES_URL"
-START = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 ALICE = "111111111111111111"
 BOB = "222222222222222222"
 
@@ -61,7 +61,9 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     else:
         url = os.environ.get(POSTGRES_URL_VARIABLE, "")
         if not url:
-            pytest.skip(f"set {POSTGRES_URL_VARIABLE} to a postgresql+asyncpg URL of a throwaway database to run these on PostgreSQL")
+            pytest.skip(
+                f"set {POSTGRES_URL_VARIABLE} to a postgresql+asyncpg URL of a throwaway database to run these on PostgreSQL"
+            )
     created = create_engine(url)
     try:
         if request.param == "postgresql":
@@ -123,7 +125,9 @@ async def test_unknown_insight_is_not_found_and_nothing_is_stored(
     assert await _rows(engine) == 0
 
 
-async def test_insight_deleted_between_check_and_insert_is_not_found(lists: SavedLists, engine: AsyncEngine, three: list[str]) -> None:
+async def test_insight_deleted_between_check_and_insert_is_not_found(
+    lists: SavedLists, engine: AsyncEngine, three: list[str]
+) -> None:
     """The foreign key closes the race the existence check leaves open: here the insight goes
     inside the save's own transaction, just before the insert."""
     from sqlalchemy import event
@@ -166,7 +170,9 @@ async def test_deleting_an_insight_removes_it_from_lists(lists: SavedLists, engi
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 33, "12 34", "123\n", "../etc", "ünïcode", None, 1234])
-async def test_malformed_user_ids_are_refused_everywhere(lists: SavedLists, engine: AsyncEngine, three: list[str], bad: object) -> None:
+async def test_malformed_user_ids_are_refused_everywhere(
+    lists: SavedLists, engine: AsyncEngine, three: list[str], bad: object
+) -> None:
     calls = [
         lists.save(bad, three[0]),  # type: ignore[arg-type]
         lists.remove(bad, three[0]),  # type: ignore[arg-type]
@@ -185,11 +191,11 @@ async def test_malformed_user_ids_are_refused_everywhere(lists: SavedLists, engi
 
 async def test_saved_at_is_aware_utc(engine: AsyncEngine, three: list[str]) -> None:
     lists = SavedLists(engine)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     await lists.save(ALICE, three[0])
     (item,) = await lists.all_items(ALICE)
     assert item.saved_at.tzinfo is not None and item.saved_at.utcoffset() == timedelta(0)
-    assert before - timedelta(seconds=1) <= item.saved_at <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert before - timedelta(seconds=1) <= item.saved_at <= datetime.now(UTC) + timedelta(seconds=1)
 
 
 async def test_a_clock_in_another_zone_is_stored_as_the_same_instant(engine: AsyncEngine, three: list[str]) -> None:
@@ -197,7 +203,7 @@ async def test_a_clock_in_another_zone_is_stored_as_the_same_instant(engine: Asy
     lists = SavedLists(engine, clock=lambda: moment)
     await lists.save(ALICE, three[0])
     (item,) = await lists.all_items(ALICE)
-    assert item.saved_at == moment and item.saved_at.tzinfo == timezone.utc
+    assert item.saved_at == moment and item.saved_at.tzinfo == UTC
 
 
 # --- listing -------------------------------------------------------------------------------------
@@ -270,7 +276,9 @@ async def test_another_person_cannot_see_change_or_export_a_list(lists: SavedLis
 # --- searching inside one's own list -------------------------------------------------------------
 
 
-async def test_search_needs_every_word_in_any_order_and_ignores_case(lists: SavedLists, engine: AsyncEngine, three: list[str]) -> None:
+async def test_search_needs_every_word_in_any_order_and_ignores_case(
+    lists: SavedLists, engine: AsyncEngine, three: list[str]
+) -> None:
     for insight_id in three:
         await lists.save(ALICE, insight_id)
     assert [item.insight_id for item in await lists.search(ALICE, "MODELS  narrow")] == [three[0]]
@@ -373,12 +381,12 @@ async def test_fifty_people_saving_and_removing_at_once(engine: AsyncEngine) -> 
 
 TRICKY = (
     "Line one of a long insight\n# not a heading\n- not a bullet\n\n\n    not code\n1. not a list\n[ref]: https://example.com\n---",
-    "=HYPERLINK(\"https://example.com\",\"click\")",
+    '=HYPERLINK("https://example.com","click")',
     "+1 555 0100 is a phone number",
     "-5% growth, sadly",
     "@SUM(A1:A2)",
     "\tindented by a tab",
-    "Quotes \"inside\", commas, and ünïcödé ✓",
+    'Quotes "inside", commas, and ünïcödé ✓',
 )
 
 
@@ -387,7 +395,7 @@ def _items(*texts: str) -> list[SavedItem]:
 
 
 async def test_exports_parse_back_with_the_same_items(lists: SavedLists, engine: AsyncEngine) -> None:
-    ids = await _add_insights(engine, "Plain first insight.", "Second, with a comma and \"quotes\".", "Third: ünïcödé ✓")
+    ids = await _add_insights(engine, "Plain first insight.", 'Second, with a comma and "quotes".', "Third: ünïcödé ✓")
     for insight_id in ids:
         await lists.save(ALICE, insight_id)
     items = await lists.all_items(ALICE)
@@ -469,7 +477,7 @@ def test_export_times_are_utc_iso_8601() -> None:
 
 
 async def test_search_in_own_list_folds_the_case_of_accented_letters(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from store.database import create_engine, initialise
     from store.saved import SavedLists
@@ -478,7 +486,9 @@ async def test_search_in_own_list_folds_the_case_of_accented_letters(tmp_path) -
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/unicode.db")
     await initialise(engine)
     async with engine.begin() as connection:
-        await connection.execute(insights.insert().values(id="a" * 16, text="L'École des Mines trains ENGINEERS.", first_seen=datetime.now(timezone.utc)))
+        await connection.execute(
+            insights.insert().values(id="a" * 16, text="L'École des Mines trains ENGINEERS.", first_seen=datetime.now(UTC))
+        )
     lists = SavedLists(engine)
     await lists.save("7", "a" * 16)
     assert [item.insight_id for item in await lists.search("7", "école engineers")] == ["a" * 16]

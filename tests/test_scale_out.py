@@ -62,7 +62,9 @@ async def test_two_processes_ingesting_the_same_brief_store_it_once(
         )
         for number in (1, 2)
     ]
-    processes = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True) for script in scripts]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True) for script in scripts
+    ]
     outcomes = [(process.wait(timeout=120), process.stderr.read() if process.stderr else "") for process in processes]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
 
@@ -109,7 +111,16 @@ async def test_two_bot_processes_on_one_postgres_and_chroma_server_post_the_dige
                 "ANONYMIZED_TELEMETRY": "False",
             }
             with log_path.open("w") as log_file:
-                processes.append(subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env=environment, stdout=log_file, stderr=log_file, text=True))
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bot", "run"],
+                        cwd=REPO_ROOT,
+                        env=environment,
+                        stdout=log_file,
+                        stderr=log_file,
+                        text=True,
+                    )
+                )
 
         def beats() -> list[int]:
             return [log_path.read_text(errors="replace").count("digest beat by") for log_path in logs]
@@ -124,7 +135,11 @@ async def test_two_bot_processes_on_one_postgres_and_chroma_server_post_the_dige
 
     outputs = [log_path.read_text(errors="replace") for log_path in logs]
     assert codes == [0, 0], [output[-2000:] for output in outputs]
-    posts = [message for message in standin.fake.messages.values() if message.get("type") == 0 and message["channel_id"] == str(CHANNEL_ID)]
+    posts = [
+        message
+        for message in standin.fake.messages.values()
+        if message.get("type") == 0 and message["channel_id"] == str(CHANNEL_ID)
+    ]
     assert len(posts) == 1, f"{len(posts)} digest posts from two processes"
     posted_by = [output for output in outputs if ", 1 posted" in output]
     assert len(posted_by) == 1, "exactly one process reports the post"
@@ -178,20 +193,30 @@ async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day
     barrier = time.time() + 8.0  # after every process has imported and opened its store
     scripts = [
         _CLAIM_AT_BARRIER.format(
-            repo=str(REPO_ROOT), data_dir=str(tmp_path / f"process-{worker}"), chroma=chroma_server.url, database=url,
-            collection=settings.chroma_collection, days=days, barrier=barrier, guild=guild, channel=channel, worker=worker,
+            repo=str(REPO_ROOT),
+            data_dir=str(tmp_path / f"process-{worker}"),
+            chroma=chroma_server.url,
+            database=url,
+            collection=settings.chroma_collection,
+            days=days,
+            barrier=barrier,
+            guild=guild,
+            channel=channel,
+            worker=worker,
         )
         for worker in ("a", "b", "c")
     ]
-    processes = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for script in scripts]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for script in scripts
+    ]
     outcomes = [await asyncio.to_thread(process.communicate, timeout=120) for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], [err[-1500:] for _, err in outcomes]
     assert time.time() > barrier, "the processes finished before the barrier: nothing raced"
     won = [json.loads(out.strip().splitlines()[-1]) for out, _ in outcomes]
     assert sorted(day for days_won in won for day in days_won) == days, f"each day once: {won}"
 
-    async with await InsightStore.open(shared, FakeEmbedder(), reconcile=False) as store:
-        async with store.engine.connect() as connection:
-            runs = (await connection.execute(select(digest_runs.c.local_date, digest_runs.c.status, digest_runs.c.message_id))).all()
+    async with await InsightStore.open(shared, FakeEmbedder(), reconcile=False) as store, store.engine.connect() as connection:
+        runs = (await connection.execute(select(digest_runs.c.local_date, digest_runs.c.status, digest_runs.c.message_id))).all()
     assert sorted(run.local_date for run in runs) == days
     assert all(run.status == "posted" and run.message_id for run in runs)

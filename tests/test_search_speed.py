@@ -38,7 +38,9 @@ def _counting(monkeypatch: pytest.MonkeyPatch, store: InsightStore, method: str)
     return calls
 
 
-async def test_concurrent_searches_share_nearest_neighbour_calls_and_find_the_same(store: InsightStore, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_concurrent_searches_share_nearest_neighbour_calls_and_find_the_same(
+    store: InsightStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     texts = await _fill(store, 300)
     questions = [" ".join(text.split()[:6]) for text in texts[:40:2]]
     alone = [await store.search(question) for question in questions]

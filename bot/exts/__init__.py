@@ -11,5 +11,7 @@ import pkgutil
 
 def extension_names() -> list[str]:
     return sorted(
-        f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__) if module.ispkg and not module.name.startswith("_")
+        f"{__name__}.{module.name}"
+        for module in pkgutil.iter_modules(__path__)
+        if module.ispkg and not module.name.startswith("_")
     )

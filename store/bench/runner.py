@@ -35,7 +35,7 @@ BUILD_CHUNK_BRIEFS = 500
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def cached_embeddings(embedder: Embedder, texts: list[str], cache_dir: Path) -> np.ndarray:
@@ -60,7 +60,11 @@ async def build_store(store: InsightStore, texts: list[str], vectors: np.ndarray
             for text in (main, *related):
                 batch.texts[insight_id(text)] = text
             batch.briefs.append(
-                PendingBrief(BriefSource("brief", f"bench-brief-{number}.txt"), insight_id(main), tuple(insight_id(text) for text in related))
+                PendingBrief(
+                    BriefSource("brief", f"bench-brief-{number}.txt"),
+                    insight_id(main),
+                    tuple(insight_id(text) for text in related),
+                )
             )
         outcome = await store.repository.write_batch(batch)
         ids = outcome.new_ids
@@ -87,7 +91,11 @@ async def _naive_latencies(store: InsightStore, asked: list[str]) -> list[float]
             await store.repository.texts([hit_id])
             for relation in (await store.repository.relations([hit_id])).get(hit_id, []):
                 await store.repository.texts([relation.other_id])
-            neighbours = (await asyncio.to_thread(store.index.query, (await asyncio.to_thread(store.index.vectors_for, [hit_id]))[hit_id][None, :], 4))[0]
+            neighbours = (
+                await asyncio.to_thread(
+                    store.index.query, (await asyncio.to_thread(store.index.vectors_for, [hit_id]))[hit_id][None, :], 4
+                )
+            )[0]
             for other, _ in neighbours:
                 await store.repository.texts([other])
         latencies.append((time.perf_counter() - started) * 1000)
@@ -117,9 +125,16 @@ async def measure_size(size: int, embedder: Embedder, cache_dir: Path, lookups: 
     return {
         "size": size,
         "build_seconds": round(build_seconds, 2),
-        "lookup_ms": {"p50": round(p50, 2), "p95": round(_percentile(latencies, 0.95), 2), "p99": round(_percentile(latencies, 0.99), 2)},
+        "lookup_ms": {
+            "p50": round(p50, 2),
+            "p95": round(_percentile(latencies, 0.95), 2),
+            "p99": round(_percentile(latencies, 0.99), 2),
+        },
         "repeat_lookup_ms_p50": round(statistics.median(repeat), 2),
-        "concurrent_100": {"seconds": round(concurrent_seconds, 3), "lookups_per_second": round(CONCURRENT / concurrent_seconds, 1)},
+        "concurrent_100": {
+            "seconds": round(concurrent_seconds, 3),
+            "lookups_per_second": round(CONCURRENT / concurrent_seconds, 1),
+        },
         "naive_lookup_ms_p50": round(statistics.median(naive), 2),
         "naive_to_ours_ratio": round(statistics.median(naive) / p50, 2),
         "start_up": start_up,
@@ -255,5 +270,11 @@ def _machine() -> dict[str, Any]:
     import os
     import platform
 
-    memory_kb = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return {"cpus": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1), "python": platform.python_version(), "platform": platform.platform()}
+    with open("/proc/meminfo") as meminfo:
+        memory_kb = next((int(line.split()[1]) for line in meminfo if line.startswith("MemTotal")), 0)
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from store.errors import InvalidInput
@@ -93,7 +93,7 @@ def post_instant(local_date: date, post_time: str, zone_name: str) -> datetime:
     ``post_time`` or later."""
     zone = ZoneInfo(zone_name)
     wall = datetime.combine(local_date, parse_time(post_time))
-    earlier = wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    earlier = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
     if earlier.astimezone(zone).replace(tzinfo=None) == wall:
         return earlier  # the time exists; fold=0 is its first occurrence when it happens twice
     # In a gap, fold=0 reads the wall time with the offset from before the jump, which lands after
@@ -107,7 +107,7 @@ def post_instant(local_date: date, post_time: str, zone_name: str) -> datetime:
             high = middle
         else:
             low = middle
-    return datetime.fromtimestamp(high, timezone.utc)
+    return datetime.fromtimestamp(high, UTC)
 
 
 def _as_date(value: date | str | None) -> date | None:

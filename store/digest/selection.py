@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,13 @@ class DigestPick:
     resurfaced: bool
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.insight_id, "text": self.text, "score": round(self.score, 4), "why": self.why, "resurfaced": self.resurfaced}
+        return {
+            "id": self.insight_id,
+            "text": self.text,
+            "score": round(self.score, 4),
+            "why": self.why,
+            "resurfaced": self.resurfaced,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +175,14 @@ class DigestSelector:
         return _Candidate(scored.ids[position], float(scored.score[position]), is_new, why)
 
     async def _score(self, channel_id: str | None, now: datetime) -> _Scored | None:
-        now = now.astimezone(timezone.utc)
+        now = now.astimezone(UTC)
         async with self._engine.connect() as connection:
             last_digest = await _last_digest_at(connection, channel_id)
-            rows = (await connection.execute(_features_query(connection.dialect.name, channel_id, now, last_digest, self.resurface_days))).all()
+            rows = (
+                await connection.execute(
+                    _features_query(connection.dialect.name, channel_id, now, last_digest, self.resurface_days)
+                )
+            ).all()
         if not rows:
             return None
         ids, age, links, main, saves, votes, new, shown = zip(*rows, strict=True)
@@ -189,7 +199,18 @@ class DigestSelector:
         engagement = np.minimum(1.0, np.log1p(saves_array + votes_array) / saturation)
         score = weights.freshness * freshness + weights.connectedness * connectedness + weights.engagement * engagement
         shown_array = np.asarray(shown, dtype=bool)
-        return _Scored(list(ids), score, new_array, links_array, main_array, saves_array, votes_array, age_days, shown_array, last_digest is not None)
+        return _Scored(
+            list(ids),
+            score,
+            new_array,
+            links_array,
+            main_array,
+            saves_array,
+            votes_array,
+            age_days,
+            shown_array,
+            last_digest is not None,
+        )
 
     async def _same_idea_pairs(self, ids: Sequence[str]) -> set[tuple[str, str]]:
         if not ids:
@@ -209,12 +230,14 @@ async def _last_digest_at(connection: AsyncConnection, channel_id: str | None) -
         return None
     found = (
         await connection.execute(
-            select(func.max(digest_runs.c.claimed_at)).where(and_(digest_runs.c.channel_id == channel_id, digest_runs.c.status == "posted"))
+            select(func.max(digest_runs.c.claimed_at)).where(
+                and_(digest_runs.c.channel_id == channel_id, digest_runs.c.status == "posted")
+            )
         )
     ).scalar()
     if found is None:
         return None
-    return (found if found.tzinfo else found.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (found if found.tzinfo else found.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _age_days(dialect: str, now: datetime) -> ColumnElement[Any]:
@@ -226,7 +249,9 @@ def _age_days(dialect: str, now: datetime) -> ColumnElement[Any]:
     return cast(func.extract("epoch", literal(now, DateTime(timezone=True)) - insights.c.first_seen), Float) / 86400.0
 
 
-def _features_query(dialect: str, channel_id: str | None, now: datetime, last_digest: datetime | None, resurface_days: int) -> Any:
+def _features_query(
+    dialect: str, channel_id: str | None, now: datetime, last_digest: datetime | None, resurface_days: int
+) -> Any:
     ends = select(relations.c.low_id.label("insight_id")).union_all(select(relations.c.high_id.label("insight_id"))).subquery()
     links = select(ends.c.insight_id, func.count().label("links")).group_by(ends.c.insight_id).subquery()
     mains = select(insight_sources.c.insight_id).where(insight_sources.c.position == "main").distinct().subquery()
@@ -251,7 +276,10 @@ def _features_query(dialect: str, channel_id: str | None, now: datetime, last_di
         statement = select(*columns, case((arrived_since, True), else_=False), literal(False)).select_from(statement_from)
     else:
         shown = (
-            select(digest_items.c.insight_id, func.max(func.coalesce(digest_runs.c.posted_at, digest_runs.c.claimed_at)).label("shown_at"))
+            select(
+                digest_items.c.insight_id,
+                func.max(func.coalesce(digest_runs.c.posted_at, digest_runs.c.claimed_at)).label("shown_at"),
+            )
             .join(digest_runs, digest_runs.c.id == digest_items.c.run_id)
             .where(and_(digest_runs.c.channel_id == channel_id, digest_runs.c.status == "posted"))
             .group_by(digest_items.c.insight_id)
@@ -322,7 +350,15 @@ def _same(a: str, b: str, pairs: set[tuple[str, str]]) -> bool:
 
 
 def _why(
-    is_new: bool, had_digest: bool, is_main: bool, links: int, saved: int, votes: int, age_days: float, shown_before: bool, resurface_days: int
+    is_new: bool,
+    had_digest: bool,
+    is_main: bool,
+    links: int,
+    saved: int,
+    votes: int,
+    age_days: float,
+    shown_before: bool,
+    resurface_days: int,
 ) -> str:
     if is_new:
         parts = ["new since the last digest" if had_digest else "new"]

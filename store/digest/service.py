@@ -34,7 +34,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -68,12 +68,12 @@ _DISCORD_ID = re.compile(r"^\d{1,20}$")
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored one is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _check_id(value: str, what: str) -> str:
@@ -176,7 +176,9 @@ class DigestService:
         weights: DigestWeights | None = None,
     ) -> None:
         self._engine = engine
-        self._selector = DigestSelector(engine, repository, index, same_idea_threshold, size=size, resurface_days=resurface_days, weights=weights)
+        self._selector = DigestSelector(
+            engine, repository, index, same_idea_threshold, size=size, resurface_days=resurface_days, weights=weights
+        )
         # Public so tests (and the bot's stand-in tests) can move time.
         self.clock = clock
 
@@ -184,7 +186,7 @@ class DigestService:
         return (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
     def _now(self) -> datetime:
-        return self.clock().astimezone(timezone.utc)
+        return self.clock().astimezone(UTC)
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -273,7 +275,7 @@ class DigestService:
 
     async def due_guilds(self, now: datetime | None = None) -> list[DueDigest]:
         """Guilds whose digest for today, in their own zone, should be posted now (one query)."""
-        now = (now or self.clock()).astimezone(timezone.utc)
+        now = (now or self.clock()).astimezone(UTC)
         last_posted = (
             select(digest_runs.c.channel_id, func.max(digest_runs.c.local_date).label("last_posted"))
             .where(digest_runs.c.status == "posted")
@@ -322,14 +324,29 @@ class DigestService:
                 run_id = (
                     await connection.execute(
                         digest_runs.insert()
-                        .values(guild_id=guild_id, channel_id=channel_id, local_date=day, status="claimed", claimed_by=claimed_by, claimed_at=now, attempts=1)
+                        .values(
+                            guild_id=guild_id,
+                            channel_id=channel_id,
+                            local_date=day,
+                            status="claimed",
+                            claimed_by=claimed_by,
+                            claimed_at=now,
+                            attempts=1,
+                        )
                         .returning(digest_runs.c.id)
                     )
                 ).scalar_one()
                 await connection.execute(
                     digest_items.insert(),
                     [
-                        {"run_id": run_id, "rank": rank, "insight_id": pick.insight_id, "score": pick.score, "why": pick.why, "resurfaced": pick.resurfaced}
+                        {
+                            "run_id": run_id,
+                            "rank": rank,
+                            "insight_id": pick.insight_id,
+                            "score": pick.score,
+                            "why": pick.why,
+                            "resurfaced": pick.resurfaced,
+                        }
                         for rank, pick in enumerate(picks, start=1)
                     ],
                 )
@@ -345,7 +362,9 @@ class DigestService:
     async def _run(self, channel_id: str, day: str) -> Any:
         async with self._engine.connect() as connection:
             return (
-                await connection.execute(select(digest_runs).where(and_(digest_runs.c.channel_id == channel_id, digest_runs.c.local_date == day)))
+                await connection.execute(
+                    select(digest_runs).where(and_(digest_runs.c.channel_id == channel_id, digest_runs.c.local_date == day))
+                )
             ).first()
 
     async def _retake(self, run: Any, claimed_by: str) -> DigestClaim | None:
@@ -362,13 +381,24 @@ class DigestService:
             condition = and_(condition, digest_runs.c.claimed_at <= cutoff)
         async with self._engine.begin() as connection:
             taken = await connection.execute(
-                update(digest_runs).where(condition).values(status="claimed", claimed_by=claimed_by, claimed_at=now, attempts=run.attempts + 1)
+                update(digest_runs)
+                .where(condition)
+                .values(status="claimed", claimed_by=claimed_by, claimed_at=now, attempts=run.attempts + 1)
             )
         if taken.rowcount != 1:
             return None
         log.info("digest run %d (%s) retaken by %s, attempt %d", run.id, run.local_date, claimed_by, run.attempts + 1)
         picks = tuple(await self.picks(run.id))
-        return DigestClaim(run.id, run.guild_id, run.channel_id, run.local_date, picks, resumed=True, claimed_by=claimed_by, attempt=run.attempts + 1)
+        return DigestClaim(
+            run.id,
+            run.guild_id,
+            run.channel_id,
+            run.local_date,
+            picks,
+            resumed=True,
+            claimed_by=claimed_by,
+            attempt=run.attempts + 1,
+        )
 
     async def renew(self, claim: DigestClaim) -> bool:
         """Extends the claim's lease; False means another process has retaken the run (or it was
@@ -392,7 +422,13 @@ class DigestService:
     async def picks(self, run_id: int) -> list[DigestPick]:
         async with self._engine.connect() as connection:
             rows = await connection.execute(
-                select(digest_items.c.insight_id, insights.c.text, digest_items.c.score, digest_items.c.why, digest_items.c.resurfaced)
+                select(
+                    digest_items.c.insight_id,
+                    insights.c.text,
+                    digest_items.c.score,
+                    digest_items.c.why,
+                    digest_items.c.resurfaced,
+                )
                 .join(insights, insights.c.id == digest_items.c.insight_id)
                 .where(digest_items.c.run_id == run_id)
                 .order_by(digest_items.c.rank)
@@ -420,9 +456,13 @@ class DigestService:
                 return
             if not permanent:
                 # The lease restarts, so a later beat retries (with the same five) after a pause.
-                await connection.execute(update(digest_runs).where(digest_runs.c.id == run_id).values(last_error=error[:500], claimed_at=now))
+                await connection.execute(
+                    update(digest_runs).where(digest_runs.c.id == run_id).values(last_error=error[:500], claimed_at=now)
+                )
                 return
-            await connection.execute(update(digest_runs).where(digest_runs.c.id == run_id).values(status="failed", last_error=error[:500]))
+            await connection.execute(
+                update(digest_runs).where(digest_runs.c.id == run_id).values(status="failed", last_error=error[:500])
+            )
             await self._turn_off_for(connection, run, f"turned off: {error[:300]}", now)
 
     async def _turn_off_for(self, connection: AsyncConnection, run: Any, reason: str, now: datetime) -> None:
@@ -457,6 +497,8 @@ class DigestService:
             raise InvalidInput(f"feedback is one of {', '.join(FEEDBACK_KINDS)}, not {kind[:20]!r}")
         async with self._engine.begin() as connection:
             done = await connection.execute(
-                self._insert(digest_feedback).values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=kind).on_conflict_do_nothing()
+                self._insert(digest_feedback)
+                .values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=kind)
+                .on_conflict_do_nothing()
             )
             return done.rowcount == 1

@@ -87,10 +87,7 @@ def is_related_heading(line: str) -> bool:
 
 def looks_like_brief(text: str) -> bool:
     """A "Related Insights" line or the service's own header; generic email chrome is not enough."""
-    for line in split_lines(text):
-        if is_related_heading(line) or _matches(BRIEF_HEADER, line):
-            return True
-    return False
+    return any(is_related_heading(line) or _matches(BRIEF_HEADER, line) for line in split_lines(text))
 
 
 def is_boilerplate_line(line: str) -> bool:
@@ -141,7 +138,11 @@ def parse_brief_text(text: str, source: BriefSource, *, problems: list[str] | No
         raise ParseError("no insights found: the brief has only header or footer lines")
     main, extra = candidates[0], candidates[1:]
     if extra:
-        where = 'before "Related Insights"' if heading_at is not None else 'after the main insight (there is no "Related Insights" line)'
+        where = (
+            'before "Related Insights"'
+            if heading_at is not None
+            else 'after the main insight (there is no "Related Insights" line)'
+        )
         notes.append(
             f"left out {len(extra)} paragraph(s) {where}; only the first is kept as the main insight"
             f" (left out: {_preview(extra[0])!r})"

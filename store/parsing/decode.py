@@ -70,13 +70,17 @@ def _decode(data: bytes) -> str:
             try:
                 return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError:
-                raise ParseError(f"not valid {name} text although it starts with a {name} marker: save it as UTF-8 and ingest again") from None
+                raise ParseError(
+                    f"not valid {name} text although it starts with a {name} marker: save it as UTF-8 and ingest again"
+                ) from None
     if b"\x00" in data:
         raise ParseError(BINARY_MESSAGE)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ParseError("not UTF-8 text: save it as UTF-8 (most editors offer this under 'Save as' or 'Encoding') and ingest again") from None
+        raise ParseError(
+            "not UTF-8 text: save it as UTF-8 (most editors offer this under 'Save as' or 'Encoding') and ingest again"
+        ) from None
 
 
 def _mostly_control(text: str) -> bool:

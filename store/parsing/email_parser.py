@@ -22,7 +22,9 @@ from store.parsing.html_text import html_to_text
 from store.parsing.notes import notes_from_blocks
 from store.text import clean_text
 
-NO_BODY_MESSAGE = "the email has no text body (only attachments): paste the brief's text, or save the attachment and ingest that file"
+NO_BODY_MESSAGE = (
+    "the email has no text body (only attachments): paste the brief's text, or save the attachment and ingest that file"
+)
 _SIGNATURE = ("-- ", "--")
 _REPLY_HEADER = re.compile(r"^on .{5,200} wrote:\s*$", re.IGNORECASE)
 _MBOX_FROM = b"From "
@@ -68,7 +70,9 @@ def parse_mbox_bytes(data: bytes, origin: str) -> tuple[list[ParsedBrief], list[
     if not messages:
         if not data.strip():
             raise ParseError(EMPTY_MESSAGE)
-        raise ParseError("no messages found: an .mbox file starts each message with a line beginning 'From '; save a single email as .eml instead")
+        raise ParseError(
+            "no messages found: an .mbox file starts each message with a line beginning 'From '; save a single email as .eml instead"
+        )
     briefs: list[ParsedBrief] = []
     problems: list[str] = []
     for index, raw in enumerate(messages, start=1):

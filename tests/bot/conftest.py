@@ -9,10 +9,10 @@ import pytest
 
 from config.settings import Settings
 from store.service import InsightStore
-from tests.conftest import open_test_store
-from tests.fakes import FakeEmbedder
 from tests.bot.fake_discord import MANAGE_GUILD, MEMBER_PERMISSIONS, Person
 from tests.bot.harness import BotHarness
+from tests.conftest import open_test_store
+from tests.fakes import FakeEmbedder
 
 ALICE = Person(1500000000000000001, "alice")
 BOB = Person(1500000000000000002, "bob")
@@ -21,7 +21,9 @@ MANAGER = Person(1500000000000000003, "mina", permissions=MEMBER_PERMISSIONS | M
 # Seven insights sharing "orbital launch" so that one query finds them all (three pages of three).
 LAUNCH_INSIGHTS = [
     f"Orbital launch costs fell again in year {year}: reusable boosters make orbital launch cadence the real moat for {company}."
-    for year, company in zip(range(2018, 2025), ["SpaceX", "Rocket Lab", "Relativity", "Blue Origin", "Firefly", "Stoke", "ABL"], strict=True)
+    for year, company in zip(
+        range(2018, 2025), ["SpaceX", "Rocket Lab", "Relativity", "Blue Origin", "Firefly", "Stoke", "ABL"], strict=True
+    )
 ]
 LAUNCH_RELATED = "Satellite constellations need cheap orbital launch capacity more than they need better satellites."
 

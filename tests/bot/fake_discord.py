@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,7 +50,7 @@ def snowflake() -> int:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 # -- what was sent ----------------------------------------------------------------------------
@@ -101,7 +101,9 @@ class Recorded:
 
 
 class FakeResponse:
-    def __init__(self, status: int, body: Any = None, *, raw: bytes | None = None, extra_headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any = None, *, raw: bytes | None = None, extra_headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.reason = {200: "OK", 204: "No Content", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
         if raw is not None:
@@ -227,7 +229,14 @@ class FakeDiscord:
         """An attachment whose bytes are never served: for refusals that must not download."""
         attachment_id = snowflake()
         url = f"{CDN}/attachments/{CHANNEL_ID}/{attachment_id}/{filename}"
-        return {"id": str(attachment_id), "filename": filename, "size": size, "url": url, "proxy_url": url, "content_type": content_type}
+        return {
+            "id": str(attachment_id),
+            "filename": filename,
+            "size": size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
 
     def for_token(self, token: str) -> list[Recorded]:
         return [request for request in self.requests if f"/{token}" in request.path]
@@ -262,7 +271,11 @@ class FakeDiscord:
     def _answer(self, request: Recorded) -> FakeResponse:
         if request.url.startswith(CDN):
             served = self.attachments.get(request.url.split("?", 1)[0])
-            return FakeResponse(200, raw=served) if served is not None else FakeResponse(404, {"message": "404: Not Found", "code": 0})
+            return (
+                FakeResponse(200, raw=served)
+                if served is not None
+                else FakeResponse(404, {"message": "404: Not Found", "code": 0})
+            )
         method, path = request.method, request.path
         if method == "GET" and path == "/users/@me":
             return FakeResponse(200, self.bot_user)
@@ -284,12 +297,20 @@ class FakeDiscord:
     def _channel_messages(self, method: str, channel_id: int, request: Recorded) -> FakeResponse:
         """A bot's own posts to a channel (the digest), and the channel's recent history."""
         if method == "GET":
-            posted = [message for message in self.messages.values() if message["channel_id"] == str(channel_id) and message.get("type") == 0]
+            posted = [
+                message
+                for message in self.messages.values()
+                if message["channel_id"] == str(channel_id) and message.get("type") == 0
+            ]
             return FakeResponse(200, list(reversed(posted))[: int(request.params.get("limit", 50))])
         if self.channel_post_failures:
             status = self.channel_post_failures.pop(0)
             if status == 429:
-                return FakeResponse(429, {"message": "You are being rate limited.", "retry_after": 0.05, "global": False}, extra_headers={"Via": "1.1 google", "Retry-After": "0"})
+                return FakeResponse(
+                    429,
+                    {"message": "You are being rate limited.", "retry_after": 0.05, "global": False},
+                    extra_headers={"Via": "1.1 google", "Retry-After": "0"},
+                )
             errors = {403: (50013, "Missing Permissions"), 404: (10003, "Unknown Channel")}
             code, text = errors.get(status, (0, "Server error"))
             return FakeResponse(status, {"message": text, "code": code})
@@ -324,7 +345,9 @@ class FakeDiscord:
             answer["resource"] = {"type": kind}
         return FakeResponse(200, answer)
 
-    def _webhook(self, method: str, token: str, which: str | None, body: dict[str, Any], files: list[UploadedFile]) -> FakeResponse:
+    def _webhook(
+        self, method: str, token: str, which: str | None, body: dict[str, Any], files: list[UploadedFile]
+    ) -> FakeResponse:
         record = self.interactions.get(token)
         if record is None:
             return FakeResponse(404, {"message": "Unknown webhook", "code": 10015})
@@ -553,7 +576,9 @@ def command_payload(
     attachments = {value["id"]: value for value in options.values() if isinstance(value, dict) and "filename" in value}
     if attachments:
         data["resolved"] = {"attachments": attachments}
-    channels = {value["id"]: value for value in options.values() if isinstance(value, dict) and "permissions" in value and "type" in value}
+    channels = {
+        value["id"]: value for value in options.values() if isinstance(value, dict) and "permissions" in value and "type" in value
+    }
     if channels:
         data.setdefault("resolved", {})["channels"] = channels
     kind = 4 if autocomplete_focus is not None else 2
@@ -576,7 +601,12 @@ def text_channel(channel_id: int = CHANNEL_ID, name: str = "podcast-insights") -
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:
-    return [component["custom_id"] for row in message.get("components", []) for component in row.get("components", []) if "custom_id" in component]
+    return [
+        component["custom_id"]
+        for row in message.get("components", [])
+        for component in row.get("components", [])
+        if "custom_id" in component
+    ]
 
 
 def button(message: dict[str, Any], label: str) -> dict[str, Any]:
@@ -584,7 +614,9 @@ def button(message: dict[str, Any], label: str) -> dict[str, Any]:
         for component in row.get("components", []):
             if component.get("label") == label:
                 return component
-    raise AssertionError(f"no button labelled {label!r} on the message; buttons: {[c.get('label') for c in iter_buttons(message)]}")
+    raise AssertionError(
+        f"no button labelled {label!r} on the message; buttons: {[c.get('label') for c in iter_buttons(message)]}"
+    )
 
 
 def iter_buttons(message: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -170,7 +170,9 @@ class BotHarness:
         message_id = int(message["id"])
         current = self.fake.messages.setdefault(message_id, json.loads(json.dumps(message)))
         assert any(
-            component.get("custom_id") == custom_id for row in current.get("components", []) for component in row.get("components", [])
+            component.get("custom_id") == custom_id
+            for row in current.get("components", [])
+            for component in row.get("components", [])
         ), f"no component {custom_id!r} on the message"
         token, interaction_id = self._new_interaction(3, message_id)
         return await self._feed(token, component_payload(token, interaction_id, person, current, custom_id))
@@ -196,7 +198,11 @@ class BotHarness:
         ignored = before or set()
         while True:
             await asyncio.sleep(0)
-            busy = {task for task in asyncio.all_tasks() if task is not current and task not in ignored and not task.done() and not _idle(task)}
+            busy = {
+                task
+                for task in asyncio.all_tasks()
+                if task is not current and task not in ignored and not task.done() and not _idle(task)
+            }
             if not busy:
                 return
             remaining = deadline - loop.time()
@@ -208,4 +214,6 @@ class BotHarness:
 def _idle(task: asyncio.Task[Any]) -> bool:
     """View timers and background loops (the digest scheduler) run for the bot's whole life."""
     coroutine = task.get_coro()
-    return getattr(coroutine, "__qualname__", "").endswith("timeout_task_impl") or task.get_name().startswith("discord-ext-tasks:")
+    return getattr(coroutine, "__qualname__", "").endswith("timeout_task_impl") or task.get_name().startswith(
+        "discord-ext-tasks:"
+    )

@@ -61,7 +61,9 @@ async def test_start_up_without_a_development_guild_syncs_nothing(harness: BotHa
     assert harness.bot._connection._view_store._dynamic_items.get(SaveButton.__discord_ui_compiled_template__) is SaveButton
 
 
-async def test_each_command_logs_one_line_with_name_user_and_latency(harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_each_command_logs_one_line_with_name_user_and_latency(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="bot")
 
     await harness.slash(ALICE, "insight stats")

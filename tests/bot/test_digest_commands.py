@@ -4,7 +4,7 @@ Discord that can refuse, rate-limit or fail, with a clock the tests move."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ class Clock:
         return self.now
 
 
-START = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -95,7 +95,9 @@ async def test_the_loop_posts_at_the_set_time_once(digest_harness: BotHarness) -
     assert "insight-recall digest" in post["content"]
     assert 1 <= len(post["embeds"]) <= 5
     assert all(custom_id.startswith("ir:save:") for custom_id in custom_ids(post))
-    request = next(r for r in digest_harness.fake.requests if r.method == "POST" and r.path.endswith(f"/channels/{CHANNEL_ID}/messages"))
+    request = next(
+        r for r in digest_harness.fake.requests if r.method == "POST" and r.path.endswith(f"/channels/{CHANNEL_ID}/messages")
+    )
     assert request.json["allowed_mentions"] == {"parse": []}
     status = await digest_harness.slash(MANAGER, "digest status")
     assert "Last post:" in status.text and "Problem" not in status.text
@@ -129,7 +131,9 @@ async def test_preview_is_only_for_the_caller_and_posts_nothing(digest_harness: 
 
 
 @pytest.mark.parametrize(("status", "reason"), [(403, "403"), (404, "404")])
-async def test_missing_permission_or_deleted_channel_turns_it_off_with_the_reason(digest_harness: BotHarness, status: int, reason: str) -> None:
+async def test_missing_permission_or_deleted_channel_turns_it_off_with_the_reason(
+    digest_harness: BotHarness, status: int, reason: str
+) -> None:
     await _set_up(digest_harness, "00:00", "UTC")
     digest_harness.fake.channel_post_failures = [status]
     assert await _cog(digest_harness).post_due_digests() == 0
@@ -243,7 +247,13 @@ async def test_number_reactions_on_a_digest_are_votes_that_raise_engagement(dige
     voted = run_items[1].insight_id
 
     def reaction(emoji: str, user_id: int) -> discord.RawReactionActionEvent:
-        data = {"message_id": post["id"], "channel_id": str(CHANNEL_ID), "user_id": str(user_id), "guild_id": str(GUILD_ID), "type": 0}
+        data = {
+            "message_id": post["id"],
+            "channel_id": str(CHANNEL_ID),
+            "user_id": str(user_id),
+            "guild_id": str(GUILD_ID),
+            "type": 0,
+        }
         return discord.RawReactionActionEvent(data, discord.PartialEmoji(name=emoji), "REACTION_ADD")  # type: ignore[arg-type]
 
     cog = _cog(digest_harness)

@@ -115,8 +115,14 @@ class _Shouting(app_commands.Transformer):
         (app_commands.NoPrivateMessage(), "This command only works in a server."),
         (app_commands.CommandOnCooldown(app_commands.Cooldown(1, 30.0), 12.4), "Slow down a little: try again in 12 s."),
         (app_commands.CheckFailure(), "You cannot use this command here."),
-        (app_commands.TransformerError("**bold** @everyone", discord.AppCommandOptionType.string, _Shouting()), "That value cannot be used"),
-        (app_commands.CommandInvokeError(_some_command, InsightNotFound("0123456789abcdef")), "No insight has the id '0123456789abcdef'"),
+        (
+            app_commands.TransformerError("**bold** @everyone", discord.AppCommandOptionType.string, _Shouting()),
+            "That value cannot be used",
+        ),
+        (
+            app_commands.CommandInvokeError(_some_command, InsightNotFound("0123456789abcdef")),
+            "No insight has the id '0123456789abcdef'",
+        ),
         (app_commands.CommandInvokeError(_some_command, InvalidInput("the query is empty")), "The query is empty"),
         (StoreStarting(), "insight-recall is starting up, try again in a few seconds"),
         (app_commands.CommandNotFound("gone", []), "out of date"),

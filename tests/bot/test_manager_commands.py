@@ -25,7 +25,9 @@ async def test_manager_commands_are_refused_without_manage_server(
     """ALICE's permissions lack the bit: as if a server admin had overridden Discord's default
     permissions, or Discord ignored them (it does, on subcommands)."""
     before = await seeded_store.repository.count()
-    options = {"text": "Managers only add insights."} if command == "insight add" else {"file": _brief_upload(harness, shared_briefs)}
+    options = (
+        {"text": "Managers only add insights."} if command == "insight add" else {"file": _brief_upload(harness, shared_briefs)}
+    )
 
     exchange = await harness.slash(ALICE, command, **options)
 
@@ -44,7 +46,9 @@ async def test_manager_commands_are_refused_in_direct_messages(harness: BotHarne
 
 
 async def test_add_by_a_manager_reports_counts(harness: BotHarness, seeded_store: InsightStore) -> None:
-    exchange = await harness.slash(MANAGER, "insight add", text="Ground stations are the hidden bottleneck of small satellites.", related=LAUNCH_INSIGHTS[0])
+    exchange = await harness.slash(
+        MANAGER, "insight add", text="Ground stations are the hidden bottleneck of small satellites.", related=LAUNCH_INSIGHTS[0]
+    )
 
     assert exchange.callback_type == 5 and exchange.ephemeral
     assert "added 1, merged 1, unchanged 0, failed 0" in exchange.text

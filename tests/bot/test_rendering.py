@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -31,7 +31,12 @@ def assert_sendable(message: RenderedMessage) -> None:
     total = 0
     for embed in message.embeds:
         data: dict[str, Any] = embed.to_dict()
-        counted = [data.get("title", ""), data.get("description", ""), data.get("footer", {}).get("text", ""), data.get("author", {}).get("name", "")]
+        counted = [
+            data.get("title", ""),
+            data.get("description", ""),
+            data.get("footer", {}).get("text", ""),
+            data.get("author", {}).get("name", ""),
+        ]
         assert utf16(data.get("title", "")) <= 256
         assert utf16(data.get("description", "")) <= 4096
         assert utf16(data.get("footer", {}).get("text", "")) <= 2048
@@ -51,7 +56,13 @@ def assert_sendable(message: RenderedMessage) -> None:
 def hits(draw: st.DrawFn) -> SearchHit:
     related = draw(
         st.lists(
-            st.builds(RelatedInsight, id=ids, text=texts, reason=st.sampled_from(["brief", "same-idea", "similar"]), score=st.none() | st.floats(-1, 1)),
+            st.builds(
+                RelatedInsight,
+                id=ids,
+                text=texts,
+                reason=st.sampled_from(["brief", "same-idea", "similar"]),
+                score=st.none() | st.floats(-1, 1),
+            ),
             max_size=30,
         )
     )
@@ -69,10 +80,17 @@ def hits(draw: st.DrawFn) -> SearchHit:
         )
     )
     terms = draw(st.lists(short_texts, max_size=8))
-    return SearchHit(id=draw(ids), text=draw(texts), score=draw(st.floats(-1, 1)), sources=tuple(sources), related=tuple(related), matched_terms=tuple(terms))
+    return SearchHit(
+        id=draw(ids),
+        text=draw(texts),
+        score=draw(st.floats(-1, 1)),
+        sources=tuple(sources),
+        related=tuple(related),
+        matched_terms=tuple(terms),
+    )
 
 
-saved_items = st.builds(SavedItem, insight_id=ids, text=texts, saved_at=st.just(datetime(2025, 5, 1, tzinfo=timezone.utc)))
+saved_items = st.builds(SavedItem, insight_id=ids, text=texts, saved_at=st.just(datetime(2025, 5, 1, tzinfo=UTC)))
 
 common = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -100,7 +118,9 @@ def test_saved_lists_fit(items: list[SavedItem], query: str, total: int) -> None
     title=texts,
     values=st.dictionaries(st.sampled_from(["insights", "briefs", "indexed", "model", "chroma"]), st.integers() | texts),
 )
-def test_reports_and_stats_fit(failures: list[dict[str, str]], problems: list[dict[str, str]], title: str, values: dict[str, Any]) -> None:
+def test_reports_and_stats_fit(
+    failures: list[dict[str, str]], problems: list[dict[str, str]], title: str, values: dict[str, Any]
+) -> None:
     assert_sendable(rendering.ingest_report(IngestReport(added=1, failed=failures, problems=problems), title))
     assert_sendable(rendering.stats(values))
 

@@ -85,7 +85,10 @@ async def test_saved_search_looks_only_in_the_callers_list(harness: BotHarness, 
     assert "Nothing in your list matches" in bob.text
 
 
-@pytest.mark.parametrize(("export_format", "filename"), [("markdown", "saved-insights.md"), ("csv", "saved-insights.csv"), ("json", "saved-insights.json")])
+@pytest.mark.parametrize(
+    ("export_format", "filename"),
+    [("markdown", "saved-insights.md"), ("csv", "saved-insights.csv"), ("json", "saved-insights.json")],
+)
 async def test_saved_export_attaches_a_private_file(
     harness: BotHarness, seeded_store: InsightStore, export_format: str, filename: str
 ) -> None:

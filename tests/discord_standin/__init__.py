@@ -121,7 +121,9 @@ class DiscordStandIn:
     async def _rest(self, request: web.Request) -> web.Response:
         tail = request.match_info["tail"]
         if self.reject_token:
-            self.fake.requests.append(Recorded(method=request.method, url=str(request.url), path=f"/{tail}", params=dict(request.query), status=401))
+            self.fake.requests.append(
+                Recorded(method=request.method, url=str(request.url), path=f"/{tail}", params=dict(request.query), status=401)
+            )
             return _json(401, UNAUTHORIZED)
         kwargs: dict[str, Any] = {"params": dict(request.query)}
         if request.content_type.startswith("multipart/"):
@@ -207,10 +209,31 @@ class DiscordStandIn:
             "member_count": 3,
             "large": False,
             "features": [],
-            "roles": [{"id": str(GUILD_ID), "name": "@everyone", "permissions": "2147551232", "position": 0, "color": 0,
-                       "hoist": False, "managed": False, "mentionable": False, "flags": 0}],
-            "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "podcast-insights", "position": 0,
-                          "permission_overwrites": [], "nsfw": False, "parent_id": None, "guild_id": str(GUILD_ID)}],
+            "roles": [
+                {
+                    "id": str(GUILD_ID),
+                    "name": "@everyone",
+                    "permissions": "2147551232",
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "channels": [
+                {
+                    "id": str(CHANNEL_ID),
+                    "type": 0,
+                    "name": "podcast-insights",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                    "parent_id": None,
+                    "guild_id": str(GUILD_ID),
+                }
+            ],
             "members": [],
             "threads": [],
             "emojis": [],

@@ -66,7 +66,7 @@ class DigestCog(commands.Cog):
     async def scheduler(self) -> None:
         try:
             await self.post_due_digests()
-        except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+        except Exception:
             log.exception("the digest loop hit an error; it goes on at the next beat")
 
     @scheduler.before_loop
@@ -82,7 +82,7 @@ class DigestCog(commands.Cog):
             try:
                 if await self._claim_and_post(config.guild_id, config.channel_id or "", local_date):
                     posted += 1
-            except Exception:  # noqa: BLE001 - one server's failure must not stop the others
+            except Exception:
                 log.exception("digest for guild %s failed", config.guild_id)
         # Lets an operator (and the two-process test) see each beat and which process posted.
         log.debug("digest beat by %s: %d due, %d posted", self.worker_id, len(due), posted)
@@ -103,7 +103,7 @@ class DigestCog(commands.Cog):
         try:
             if await store.digests.vote_by_message(str(payload.message_id), rank, str(payload.user_id)):
                 log.info("digest vote by user %s for place %d of message %s", payload.user_id, rank, payload.message_id)
-        except Exception:  # noqa: BLE001 - a lost vote must not disturb anything else
+        except Exception:
             log.warning("could not record a digest vote", exc_info=True)
 
     # -- commands -----------------------------------------------------------------------------
@@ -117,7 +117,8 @@ class DigestCog(commands.Cog):
             raise InvalidInput(f"#{channel.name} is not a text channel: pick a text channel for the digest")
         config = await self.bot.store.digests.configure_channel(str(interaction.guild_id), str(channel.id))
         await send_notice(
-            interaction, f"The daily digest will be posted in <#{channel.id}> at {config.post_time} {config.timezone}. Change it with /digest time."
+            interaction,
+            f"The daily digest will be posted in <#{channel.id}> at {config.post_time} {config.timezone}. Change it with /digest time.",
         )
 
     @digest.command(name="time", description="When the daily digest is posted")
@@ -128,7 +129,9 @@ class DigestCog(commands.Cog):
         await send_notice(interaction, f"The daily digest will be posted at {config.post_time} {config.timezone}.")
 
     @time.autocomplete("timezone")
-    async def timezone_choices(self, _interaction: discord.Interaction[InsightBot], current: str) -> list[app_commands.Choice[str]]:
+    async def timezone_choices(
+        self, _interaction: discord.Interaction[InsightBot], current: str
+    ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=name, value=name) for name in schedule.timezone_choices(current[:64], CHOICES)]
 
     @digest.command(name="off", description="Stop the daily digest")

@@ -51,7 +51,9 @@ async def post_digest(bot: InsightBot, claim: DigestClaim, sleep: Sleeper = asyn
         view.add_item(SaveButton(pick.insight_id, label=f"Save {len(view.children) + 1}"))
     for attempt in range(1, ATTEMPTS + 1):
         if attempt > 1 and not await store.digests.renew(claim):
-            log.warning("digest for guild %s (%s): another process took the run over; not posting", claim.guild_id, claim.local_date)
+            log.warning(
+                "digest for guild %s (%s): another process took the run over; not posting", claim.guild_id, claim.local_date
+            )
             return None
         try:
             sent = await channel.send(content=message.content, embeds=message.embeds, view=view)
@@ -63,7 +65,9 @@ async def post_digest(bot: InsightBot, claim: DigestClaim, sleep: Sleeper = asyn
         except discord.HTTPException as error:
             if not (error.status == 429 or error.status >= 500) or attempt == ATTEMPTS:
                 log.error("digest for guild %s not posted after %d attempts: %s", claim.guild_id, attempt, error)
-                await store.digests.mark_failed(claim.run_id, f"Discord answered {error.status}: {error.text[:200]}", permanent=False)
+                await store.digests.mark_failed(
+                    claim.run_id, f"Discord answered {error.status}: {error.text[:200]}", permanent=False
+                )
                 return None
             pause = FIRST_PAUSE_SECONDS * 2 ** (attempt - 1)
             log.warning("digest for guild %s: Discord answered %s; trying again in %.0f s", claim.guild_id, error.status, pause)
@@ -81,9 +85,20 @@ async def _withdraw(sent: discord.Message, claim: DigestClaim) -> None:
     """Another process recorded its post of this run first: ours is the second and goes."""
     try:
         await sent.delete()
-        log.warning("digest for guild %s (%s) was posted by another process too; deleted ours (%s)", claim.guild_id, claim.local_date, sent.id)
+        log.warning(
+            "digest for guild %s (%s) was posted by another process too; deleted ours (%s)",
+            claim.guild_id,
+            claim.local_date,
+            sent.id,
+        )
     except discord.HTTPException:
-        log.error("digest for guild %s (%s) was posted twice; could not delete message %s", claim.guild_id, claim.local_date, sent.id, exc_info=True)
+        log.error(
+            "digest for guild %s (%s) was posted twice; could not delete message %s",
+            claim.guild_id,
+            claim.local_date,
+            sent.id,
+            exc_info=True,
+        )
 
 
 def _permanent_reason(error: discord.HTTPException, channel_id: str) -> str:

@@ -89,7 +89,7 @@ class InsightsCog(commands.Cog):
             return []
         try:
             rows = await store.repository.autocomplete(current[:100], limit=CHOICES)
-        except Exception:  # noqa: BLE001 - autocomplete cannot show an error; offer nothing and log it
+        except Exception:
             log.warning("autocomplete for /insight related failed", exc_info=True)
             return []
         return [app_commands.Choice(name=rendering.choice_name(text), value=found) for found, text in rows[:CHOICES]]
@@ -128,6 +128,8 @@ class InsightsCog(commands.Cog):
         try:
             data = await file.read()
         except discord.HTTPException as error:
-            raise AttachmentRefused(f"Could not download {file.filename} from Discord ({error.status}): upload it again") from error
+            raise AttachmentRefused(
+                f"Could not download {file.filename} from Discord ({error.status}): upload it again"
+            ) from error
         report = await store.ingest_bytes(data, file.filename)
         await send(interaction, rendering.ingest_report(report, f"Ingested {file.filename}"), ephemeral=True)

@@ -73,7 +73,7 @@ class SavedCog(commands.Cog):
             return []
         try:
             items = await store.saved.autocomplete(owner(interaction), current[:100], limit=CHOICES)
-        except Exception:  # noqa: BLE001 - autocomplete cannot show an error; offer nothing and log it
+        except Exception:
             log.warning("autocomplete for /saved remove failed", exc_info=True)
             return []
         return [app_commands.Choice(name=rendering.choice_name(saved.text), value=saved.insight_id) for saved in items[:CHOICES]]

@@ -8,15 +8,14 @@ pass a fake), takes the data-directory lock in embedded mode, and reconciles SQL
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from filelock import FileLock, Timeout
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import Settings
@@ -26,6 +25,7 @@ from store.embedding import Embedder, QueryEncoder
 from store.errors import DataDirectoryLocked, InvalidInput, StoreUnavailable
 from store.ingest import BRIEFS_PER_BATCH, Ingestor
 from store.model import BriefSource, IngestReport, ParsedBrief, SearchHit, SearchResult
+from store.outages import translate_outages
 from store.parsing import ParseError, iter_input_files, parse_bytes, parse_file
 from store.repository import InsightRepository
 from store.saved import SavedLists
@@ -35,31 +35,7 @@ from store.vector_index import VectorIndex, open_chroma_client
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 LOCK_NAME = "insight-recall.lock"
-UNAVAILABLE = "the insight store is unavailable, try again shortly"
-
-
-def _unavailable_when_unreachable(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """A locked or unreachable database becomes one known error that the fronts show as "try again
-    shortly"; the driver's own text stays in the log, since it can name hosts and users."""
-
-    @functools.wraps(method)
-    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except (OperationalError, InterfaceError, OSError, TimeoutError) as error:
-            log.warning("%s: database unreachable: %s", method.__name__, type(error).__name__)
-            raise StoreUnavailable(UNAVAILABLE) from error
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            log.warning("%s: database connection lost", method.__name__)
-            raise StoreUnavailable(UNAVAILABLE) from error
-
-    return guarded
 
 
 REINDEX_BATCH = 512
@@ -145,7 +121,7 @@ class InsightStore:
 
     # -- ingest -------------------------------------------------------------------------------
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def ingest_paths(self, paths: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Every file is parsed before anything of it is written, so a file that fails leaves
         nothing behind; the others still go in."""
@@ -181,7 +157,7 @@ class InsightStore:
         self.searcher.forget_counts()
         return report
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def ingest_bytes(self, data: bytes, filename: str) -> IngestReport:
         """An uploaded file (from Discord): parsed in memory, written like a file from disk."""
         report = IngestReport()
@@ -195,7 +171,7 @@ class InsightStore:
         self.searcher.forget_counts()
         return report
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def add_insight(self, text: str, related: Iterable[str] = (), origin: str = "manual") -> IngestReport:
         main = clean_text(text)
         if not main:
@@ -208,15 +184,15 @@ class InsightStore:
 
     # -- reading ------------------------------------------------------------------------------
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def search(self, query: str, limit: int | None = None) -> SearchResult:
         return await self.searcher.search(query, limit or self.settings.result_count)
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def related(self, insight_id: str) -> SearchHit:
         return await self.searcher.related(insight_id)
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def stats(self) -> dict[str, Any]:
         counts = await self.repository.stats()
         counts["indexed"] = await asyncio.to_thread(self.index.count)
@@ -226,7 +202,7 @@ class InsightStore:
 
     # -- keeping Chroma in step with SQL ------------------------------------------------------
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def reconcile(self) -> ReconcileReport:
         """Makes Chroma hold exactly the insights SQL holds. Counts are compared first, so the usual
         start-up, where nothing went wrong, costs two count queries."""
@@ -247,7 +223,7 @@ class InsightStore:
             log.warning("reconciled the vector index with SQL: %d indexed, %d removed", len(missing), len(extra))
         return ReconcileReport(len(missing), len(extra))
 
-    @_unavailable_when_unreachable
+    @translate_outages
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Rebuilds Chroma (and SQLite's lexical index) from SQL alone."""
         total = await self.repository.count()

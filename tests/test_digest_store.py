@@ -145,7 +145,7 @@ async def test_only_older_insights_left_unshown_are_resurfaced_too(digests: Dige
 async def test_an_empty_store_posts_nothing_and_status_says_so(store: InsightStore, clock: Clock) -> None:
     store.digests.clock = clock
     await store.digests.configure_channel(GUILD, CHANNEL)
-    assert [due.config.guild_id for due in await store.digests.due()] == [GUILD]
+    assert [due.config.guild_id for due in await store.digests.due_guilds()] == [GUILD]
     assert await store.digests.claim(GUILD, CHANNEL, clock.now.date(), "worker") is None
     assert await store.digests.preview(GUILD) == []
     assert await store.digests.preview(None) == []
@@ -182,12 +182,10 @@ async def test_votes_on_earlier_digests_raise_an_insight(digests: DigestService,
     chosen = set(_ids(await digests.preview(GUILD))) | set(_ids(claim.picks))
     outsider = next(found for found in sorted(await store.repository.all_ids()) if found not in chosen)
     for user in range(8):
-        assert await digests.record_feedback(claim.run_id, outsider, str(8000 + user), "reaction")
-    assert not await digests.record_feedback(claim.run_id, outsider, "8000", "reaction"), "one per person"
+        assert await digests.record_feedback(claim.run_id, outsider, str(8000 + user))
+    assert not await digests.record_feedback(claim.run_id, outsider, "8000"), "one per person"
     assert await digests.vote_by_message("777", 1, "8100") is True
     assert await digests.vote_by_message("778", 1, "8100") is False
-    with pytest.raises(InvalidInput):
-        await digests.record_feedback(claim.run_id, outsider, "8000", "like")
     picks = await digests.preview(GUILD)
     assert outsider in _ids(picks)
     assert "8 reactions on earlier digests" in next(pick.why for pick in picks if pick.insight_id == outsider)
@@ -306,7 +304,7 @@ async def test_a_permanent_failure_turns_the_digest_off_with_the_reason(digests:
     assert status.config is not None and not status.config.enabled
     assert status.problem == "turned off: missing permission to send messages in #insights (403)"
     assert status.next_post_at is None
-    assert await digests.due() == []
+    assert await digests.due_guilds() == []
     assert await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker") is None, "not while it is off"
     await digests.configure_channel(GUILD, CHANNEL)
     again = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
@@ -339,7 +337,7 @@ async def test_a_transient_failure_keeps_it_on_and_the_retry_posts_the_same_five
     status = await digests.status(GUILD)
     assert status.config is not None and status.config.enabled
     assert status.problem == "today's post failed and will be tried again: Discord answered 503: upstream"
-    assert [due.local_date for due in await digests.due()] == [clock.now.date()], "still due"
+    assert [due.local_date for due in await digests.due_guilds()] == [clock.now.date()], "still due"
     clock.now += LEASE - timedelta(seconds=1)
     assert await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker-b") is None, "the pause starts at the failure"
     clock.now += timedelta(seconds=2)
@@ -366,9 +364,9 @@ async def test_failed_runs_do_not_count_as_shown(digests: DigestService, clock: 
 async def test_due_follows_the_guild_time_and_zone(digests: DigestService, clock: Clock) -> None:
     await digests.configure_time(GUILD, "10:30", "Europe/Berlin")
     clock.now = datetime(2026, 6, 8, 8, 29, tzinfo=UTC)
-    assert await digests.due() == []
+    assert await digests.due_guilds() == []
     clock.now = datetime(2026, 6, 8, 8, 30, tzinfo=UTC)
-    assert [(config.guild_id, day.isoformat()) for config, day in await digests.due()] == [(GUILD, "2026-06-08")]
+    assert [(config.guild_id, day.isoformat()) for config, day in await digests.due_guilds()] == [(GUILD, "2026-06-08")]
     with pytest.raises(InvalidInput, match="HH:MM"):
         await digests.configure_time(GUILD, "25:99", "UTC")
     with pytest.raises(InvalidInput, match="time zone"):

@@ -2,7 +2,7 @@
 
 How a digest is posted once, on time, never twice, even with two bot processes on one database:
 
-1. ``due_guilds()`` (or ``due()``) names the guilds whose digest for *today* (in their own zone) is
+1. ``due_guilds()`` names the guilds whose digest for *today* (in their own zone) is
    due and not posted. The scheduler calls it every beat; missed beats are caught up the same day,
    earlier days are never offered.
 2. ``claim(guild, channel, local_date, worker)`` chooses the five and, in one transaction, inserts
@@ -53,6 +53,7 @@ from store.digest.schema import (
 )
 from store.digest.selection import DigestPick, DigestSelector, DigestWeights
 from store.errors import InvalidInput
+from store.outages import translate_outages
 from store.repository import InsightRepository
 from store.schema import insights
 from store.vector_index import VectorIndex
@@ -63,7 +64,8 @@ LEASE = timedelta(minutes=5)
 MAX_LEASE_DOUBLINGS = 3
 DIGEST_SIZE = 5
 RESURFACE_DAYS = 30
-FEEDBACK_KINDS = ("reaction", "vote")
+# The only feedback there is: a 1 to 5 reaction on a posted digest, counted as a vote for that place.
+FEEDBACK_KIND = "reaction"
 _DISCORD_ID = re.compile(r"^\d{1,20}$")
 
 
@@ -120,7 +122,7 @@ class DigestClaim:
 
 
 class DueDigest(NamedTuple):
-    """A tuple, so ``for config, local_date in await digests.due()`` reads naturally."""
+    """A tuple, so ``for config, local_date in await digests.due_guilds()`` reads naturally."""
 
     config: DigestConfig
     local_date: date
@@ -190,6 +192,7 @@ class DigestService:
 
     # -- settings -----------------------------------------------------------------------------
 
+    @translate_outages
     async def config(self, guild_id: str) -> DigestConfig | None:
         async with self._engine.connect() as connection:
             row = (await connection.execute(select(digest_settings).where(digest_settings.c.guild_id == str(guild_id)))).first()
@@ -216,20 +219,24 @@ class DigestService:
         assert saved is not None
         return saved
 
+    @translate_outages
     async def configure_channel(self, guild_id: str, channel_id: str) -> DigestConfig:
         """Sets the channel and turns the digest on (again, after a failure turned it off)."""
         return await self._save(guild_id, channel_id=_check_id(channel_id, "channel"), enabled=True, disabled_reason=None)
 
+    @translate_outages
     async def configure_time(self, guild_id: str, post_time: str, zone: str) -> DigestConfig:
         parsed = schedule.parse_time(post_time)
         schedule.parse_timezone(zone)
         return await self._save(guild_id, post_time=parsed.strftime("%H:%M"), timezone=zone.strip())
 
+    @translate_outages
     async def turn_off(self, guild_id: str, reason: str | None = None) -> DigestConfig:
         return await self._save(guild_id, enabled=False, disabled_reason=reason)
 
     # -- reading ------------------------------------------------------------------------------
 
+    @translate_outages
     async def status(self, guild_id: str) -> DigestStatus:
         config = await self.config(guild_id)
         empty = await self._store_is_empty()
@@ -268,11 +275,13 @@ class DigestService:
         async with self._engine.connect() as connection:
             return (await connection.execute(select(insights.c.id).limit(1))).first() is None
 
+    @translate_outages
     async def preview(self, guild_id: str | None) -> list[DigestPick]:
         """What would be posted now; writes nothing. No guild: as for a channel that never had one."""
         config = await self.config(_check_id(guild_id, "server")) if guild_id is not None else None
         return await self._selector.choose(config.channel_id if config else None, self._now())
 
+    @translate_outages
     async def due_guilds(self, now: datetime | None = None) -> list[DueDigest]:
         """Guilds whose digest for today, in their own zone, should be posted now (one query)."""
         now = (now or self.clock()).astimezone(UTC)
@@ -299,12 +308,9 @@ class DigestService:
                 found.append(DueDigest(config, local_date))
         return found
 
-    async def due(self) -> list[DueDigest]:
-        """``due_guilds`` at the service's clock."""
-        return await self.due_guilds()
-
     # -- claiming and posting -----------------------------------------------------------------
 
+    @translate_outages
     async def claim(self, guild_id: str, channel_id: str, local_date: date | str, claimed_by: str) -> DigestClaim | None:
         """The day's run for this process to post, or None: the digest is off or moved, someone
         else holds the day, it is done, or there is nothing to post."""
@@ -400,6 +406,7 @@ class DigestService:
             attempt=run.attempts + 1,
         )
 
+    @translate_outages
     async def renew(self, claim: DigestClaim) -> bool:
         """Extends the claim's lease; False means another process has retaken the run (or it was
         recorded), so this one must not post."""
@@ -419,6 +426,7 @@ class DigestService:
             )
         return renewed.rowcount == 1
 
+    @translate_outages
     async def picks(self, run_id: int) -> list[DigestPick]:
         async with self._engine.connect() as connection:
             rows = await connection.execute(
@@ -435,6 +443,7 @@ class DigestService:
             )
             return [DigestPick(found, text, score, why, bool(resurfaced)) for found, text, score, why, resurfaced in rows]
 
+    @translate_outages
     async def mark_posted(self, run_id: int, message_id: str) -> bool:
         """Records the message that carries the run. False: the run already had one recorded."""
         async with self._engine.begin() as connection:
@@ -448,6 +457,7 @@ class DigestService:
             return False
         return True
 
+    @translate_outages
     async def mark_failed(self, run_id: int, error: str, permanent: bool) -> None:
         now = self._now()
         async with self._engine.begin() as connection:
@@ -477,6 +487,7 @@ class DigestService:
 
     # -- engagement ---------------------------------------------------------------------------
 
+    @translate_outages
     async def vote_by_message(self, message_id: str, rank: int, user_id: str) -> bool:
         """A reaction 1 to 5 on a posted digest counts as a vote for the insight at that place."""
         async with self._engine.connect() as connection:
@@ -489,16 +500,15 @@ class DigestService:
             ).first()
         if row is None:
             return False
-        return await self.record_feedback(row.run_id, row.insight_id, user_id, "reaction")
+        return await self.record_feedback(row.run_id, row.insight_id, user_id)
 
-    async def record_feedback(self, run_id: int, insight_id: str, user_id: str, kind: str) -> bool:
-        """A reaction or vote on a posted digest; counts once per person, insight and kind."""
-        if kind not in FEEDBACK_KINDS:
-            raise InvalidInput(f"feedback is one of {', '.join(FEEDBACK_KINDS)}, not {kind[:20]!r}")
+    @translate_outages
+    async def record_feedback(self, run_id: int, insight_id: str, user_id: str) -> bool:
+        """A reaction on a posted digest; counts once per person and insight."""
         async with self._engine.begin() as connection:
             done = await connection.execute(
                 self._insert(digest_feedback)
-                .values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=kind)
+                .values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=FEEDBACK_KIND)
                 .on_conflict_do_nothing()
             )
             return done.rowcount == 1

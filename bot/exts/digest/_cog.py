@@ -77,7 +77,7 @@ class DigestCog(commands.Cog):
         """Claims and posts every digest due now; returns how many were posted."""
         digests = self.bot.store.digests
         posted = 0
-        due = await digests.due()
+        due = await digests.due_guilds()
         for config, local_date in due:
             try:
                 if await self._claim_and_post(config.guild_id, config.channel_id or "", local_date):

@@ -299,7 +299,7 @@ async def test_renewing_keeps_a_slow_poster_s_claim_and_repeated_crashes_wait_lo
 async def test_a_permanent_failure_turns_the_digest_off_with_the_reason(digests: DigestService) -> None:
     claim = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
     assert claim is not None
-    await digests.mark_failed(claim.run_id, "missing permission to send messages in #insights (403)", permanent=True)
+    await digests.mark_failed(claim, "missing permission to send messages in #insights (403)", permanent=True)
     status = await digests.status(GUILD)
     assert status.config is not None and not status.config.enabled
     assert status.problem == "turned off: missing permission to send messages in #insights (403)"
@@ -316,9 +316,44 @@ async def test_a_404_on_a_channel_already_replaced_leaves_the_new_channel_on(dig
     claim = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
     assert claim is not None
     await digests.configure_channel(GUILD, "902")
-    await digests.mark_failed(claim.run_id, "the channel no longer exists (404)", permanent=True)
+    await digests.mark_failed(claim, "the channel no longer exists (404)", permanent=True)
     config = await digests.config(GUILD)
     assert config is not None and config.enabled and config.channel_id == "902"
+
+
+async def test_a_stalled_poster_cannot_end_a_run_another_process_took_over(digests: DigestService, clock: Clock) -> None:
+    stalled = await digests.claim(GUILD, CHANNEL, clock.now.date(), "stalled")
+    assert stalled is not None
+    clock.now += LEASE + timedelta(seconds=5)
+    other = await digests.claim(GUILD, CHANNEL, clock.now.date(), "other")
+    assert other is not None and other.run_id == stalled.run_id
+    # The stalled poster wakes up to a 403 (or gives up on 5xx) for its old attempt.
+    assert await digests.mark_failed(stalled, "missing permission (403)", permanent=True) is False
+    assert await digests.mark_failed(stalled, "Discord answered 503: upstream", permanent=False) is False
+    config = await digests.config(GUILD)
+    assert config is not None and config.enabled, "the stalled poster turned off a digest it no longer held"
+    assert (await digests.status(GUILD)).problem is None
+    assert await digests.renew(other), "the process holding the run must be able to go on"
+    assert await digests.mark_posted(other.run_id, "555")
+    assert await digests.mark_failed(stalled, "missing permission (403)", permanent=True) is False
+    assert (await digests.status(GUILD)).last_message_id == "555"
+
+
+async def test_moving_the_channel_after_todays_post_does_not_post_again_today(digests: DigestService, clock: Clock) -> None:
+    today = clock.now.date()
+    claim = await digests.claim(GUILD, CHANNEL, today, "worker")
+    assert claim is not None
+    assert await digests.mark_posted(claim.run_id, "700")
+    await digests.configure_channel(GUILD, "902")
+    assert await digests.due_guilds() == [], "once a day per server, whichever channel"
+    assert await digests.claim(GUILD, "902", today, "worker") is None
+    status = await digests.status(GUILD)
+    assert status.last_posted_date == today.isoformat() and status.problem is None
+    assert status.next_post_at is not None and status.next_post_at.date() > today
+    clock.now += timedelta(days=1)
+    assert [(due.config.channel_id, due.local_date) for due in await digests.due_guilds()] == [("902", clock.now.date())]
+    tomorrow = await digests.claim(GUILD, "902", clock.now.date(), "worker")
+    assert tomorrow is not None and tomorrow.channel_id == "902"
 
 
 async def test_a_stale_due_list_claims_nothing_after_the_digest_moved_or_went_off(digests: DigestService) -> None:
@@ -333,7 +368,7 @@ async def test_a_transient_failure_keeps_it_on_and_the_retry_posts_the_same_five
     claim = await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker-a")
     assert claim is not None
     clock.now += timedelta(minutes=1)
-    await digests.mark_failed(claim.run_id, "Discord answered 503: upstream", permanent=False)
+    await digests.mark_failed(claim, "Discord answered 503: upstream", permanent=False)
     status = await digests.status(GUILD)
     assert status.config is not None and status.config.enabled
     assert status.problem == "today's post failed and will be tried again: Discord answered 503: upstream"
@@ -350,7 +385,7 @@ async def test_a_transient_failure_keeps_it_on_and_the_retry_posts_the_same_five
 async def test_failed_runs_do_not_count_as_shown(digests: DigestService, clock: Clock) -> None:
     claim = await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker")
     assert claim is not None
-    await digests.mark_failed(claim.run_id, "missing permission (403)", permanent=True)
+    await digests.mark_failed(claim, "missing permission (403)", permanent=True)
     clock.now += timedelta(days=2)
     await digests.configure_channel(GUILD, CHANNEL)
     later = await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker")

@@ -19,11 +19,15 @@ How a digest is posted once, on time, never twice, even with two bot processes o
    recent messages for ``claim.marker`` and, if found, only records that message with
    ``mark_posted``. ``mark_posted`` keeps the first message recorded; a False answer means the
    run already has one, so the caller's own message is a duplicate it may delete.
-5. ``mark_failed(run_id, error, permanent=False)`` (the poster gave up on 429/5xx) records the
-   error and restarts the lease, so a later beat retries with the same five.
+5. ``mark_failed(claim, error, permanent=False)`` (the poster gave up on 429/5xx) records the
+   error and restarts the lease, so a later beat retries with the same five; like ``renew`` it
+   does nothing once the claim is lost, so a stalled poster cannot end another process's run.
    ``permanent=True`` (403 missing permissions, 404 deleted channel) ends the run and turns the
    guild's digest off with the reason, which ``status`` shows. Turning it on again with
    ``configure_channel`` lets the same day's run be taken again at once.
+
+A server gets one digest a day: once a day is posted in one channel, moving the digest to another
+channel neither makes that day due again nor lets it be claimed there.
 
 An empty store claims nothing (no run row) and ``status`` says so.
 """
@@ -248,7 +252,7 @@ class DigestService:
             last = (
                 await connection.execute(
                     select(digest_runs.c.local_date, digest_runs.c.message_id)
-                    .where(and_(digest_runs.c.channel_id == config.channel_id, digest_runs.c.status == "posted"))
+                    .where(and_(digest_runs.c.guild_id == config.guild_id, digest_runs.c.status == "posted"))
                     .order_by(digest_runs.c.local_date.desc())
                     .limit(1)
                 )
@@ -285,17 +289,19 @@ class DigestService:
     async def due_guilds(self, now: datetime | None = None) -> list[DueDigest]:
         """Guilds whose digest for today, in their own zone, should be posted now (one query)."""
         now = (now or self.clock()).astimezone(UTC)
+        # By guild, not channel: a digest moved to another channel after today's post is not due
+        # again today (once a day per server).
         last_posted = (
-            select(digest_runs.c.channel_id, func.max(digest_runs.c.local_date).label("last_posted"))
+            select(digest_runs.c.guild_id, func.max(digest_runs.c.local_date).label("last_posted"))
             .where(digest_runs.c.status == "posted")
-            .group_by(digest_runs.c.channel_id)
+            .group_by(digest_runs.c.guild_id)
             .subquery()
         )
         async with self._engine.connect() as connection:
             rows = (
                 await connection.execute(
                     select(digest_settings, last_posted.c.last_posted)
-                    .outerjoin(last_posted, last_posted.c.channel_id == digest_settings.c.channel_id)
+                    .outerjoin(last_posted, last_posted.c.guild_id == digest_settings.c.guild_id)
                     .where(and_(digest_settings.c.enabled.is_(True), digest_settings.c.channel_id.is_not(None)))
                     .order_by(digest_settings.c.guild_id)
                 )
@@ -321,6 +327,8 @@ class DigestService:
         existing = await self._run(channel_id, day)
         if existing is not None:
             return await self._retake(existing, claimed_by)
+        if await self._posted_on(guild_id, day):
+            return None  # posted today in the channel the digest was moved from
         now = self._now()
         picks = await self._selector.choose(channel_id, now)
         if not picks:
@@ -364,6 +372,17 @@ class DigestService:
             return None
         log.info("digest for guild %s (%s) claimed as run %d by %s", guild_id, day, run_id, claimed_by)
         return DigestClaim(run_id, guild_id, channel_id, day, tuple(picks), resumed=False, claimed_by=claimed_by, attempt=1)
+
+    async def _posted_on(self, guild_id: str, day: str) -> bool:
+        async with self._engine.connect() as connection:
+            found = await connection.execute(
+                select(digest_runs.c.id)
+                .where(
+                    and_(digest_runs.c.guild_id == guild_id, digest_runs.c.local_date == day, digest_runs.c.status == "posted")
+                )
+                .limit(1)
+            )
+            return found.first() is not None
 
     async def _run(self, channel_id: str, day: str) -> Any:
         async with self._engine.connect() as connection:
@@ -411,19 +430,7 @@ class DigestService:
         """Extends the claim's lease; False means another process has retaken the run (or it was
         recorded), so this one must not post."""
         async with self._engine.begin() as connection:
-            renewed = await connection.execute(
-                update(digest_runs)
-                .where(
-                    and_(
-                        digest_runs.c.id == claim.run_id,
-                        digest_runs.c.status == "claimed",
-                        digest_runs.c.claimed_by == claim.claimed_by,
-                        digest_runs.c.attempts == claim.attempt,
-                        digest_runs.c.message_id.is_(None),
-                    )
-                )
-                .values(claimed_at=self._now())
-            )
+            renewed = await connection.execute(update(digest_runs).where(self._held_by(claim)).values(claimed_at=self._now()))
         return renewed.rowcount == 1
 
     @translate_outages
@@ -458,24 +465,37 @@ class DigestService:
         return True
 
     @translate_outages
-    async def mark_failed(self, run_id: int, error: str, permanent: bool) -> None:
+    async def mark_failed(self, claim: DigestClaim, error: str, permanent: bool) -> bool:
+        """Records a failed attempt, only while ``claim`` still holds the run: a poster stalled past
+        its lease must not end (or turn off) a run another process has taken over or posted.
+        False: the claim was lost and nothing was recorded."""
         now = self._now()
         async with self._engine.begin() as connection:
-            run = (await connection.execute(select(digest_runs).where(digest_runs.c.id == run_id))).first()
-            if run is None or run.status == "posted":
-                return
-            if not permanent:
-                # The lease restarts, so a later beat retries (with the same five) after a pause.
-                await connection.execute(
-                    update(digest_runs).where(digest_runs.c.id == run_id).values(last_error=error[:500], claimed_at=now)
-                )
-                return
-            await connection.execute(
-                update(digest_runs).where(digest_runs.c.id == run_id).values(status="failed", last_error=error[:500])
-            )
-            await self._turn_off_for(connection, run, f"turned off: {error[:300]}", now)
+            changes: dict[str, Any] = {"last_error": error[:500]}
+            if permanent:
+                changes["status"] = "failed"
+            else:
+                changes["claimed_at"] = now  # the lease restarts: a later beat retries (same five) after a pause
+            recorded = await connection.execute(update(digest_runs).where(self._held_by(claim)).values(**changes))
+            if recorded.rowcount != 1:
+                log.warning("digest run %d: %s lost its claim; its failure is not recorded", claim.run_id, claim.claimed_by)
+                return False
+            if permanent:
+                await self._turn_off_for(connection, claim, f"turned off: {error[:300]}", now)
+        return True
 
-    async def _turn_off_for(self, connection: AsyncConnection, run: Any, reason: str, now: datetime) -> None:
+    @staticmethod
+    def _held_by(claim: DigestClaim) -> Any:
+        """The run is still this claim's: claimed by it, at this attempt, and not yet posted."""
+        return and_(
+            digest_runs.c.id == claim.run_id,
+            digest_runs.c.status == "claimed",
+            digest_runs.c.claimed_by == claim.claimed_by,
+            digest_runs.c.attempts == claim.attempt,
+            digest_runs.c.message_id.is_(None),
+        )
+
+    async def _turn_off_for(self, connection: AsyncConnection, run: DigestClaim, reason: str, now: datetime) -> None:
         # Only if the guild still posts to that channel: a manager may have moved it meanwhile.
         turned_off = await connection.execute(
             update(digest_settings)

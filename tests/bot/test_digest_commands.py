@@ -217,7 +217,7 @@ async def test_one_beat_of_the_loop_survives_any_exception(digest_harness: BotHa
     async def broken() -> int:
         raise RuntimeError("store exploded")
 
-    spare.post_due_digests = broken  # type: ignore[method-assign]
+    spare.start_due_digests = broken  # type: ignore[method-assign,assignment]
     await spare.scheduler.coro(spare)
     assert "the digest loop hit an error" in caplog.text
 

@@ -95,9 +95,9 @@ class Ingestor:
         report.merged += outcome.merged
         report.unchanged += outcome.unchanged
         if vectors is not None and outcome.new_ids:
-            position = {new_id: row for row, new_id in enumerate(new_ids)}
-            written = [new_id for new_id in outcome.new_ids if new_id in position]
-            await self._index_committed(written, vectors[[position[new_id] for new_id in written]])
+            row_of = {new_id: row for row, new_id in enumerate(new_ids)}
+            written = [new_id for new_id in outcome.new_ids if new_id in row_of]
+            await self._index_committed(written, vectors[[row_of[new_id] for new_id in written]])
 
     async def _index_committed(self, ids: list[str], vectors: np.ndarray) -> None:
         """SQL has committed these insights: a failed Chroma write must not fail the ingest (it

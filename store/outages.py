@@ -58,17 +58,17 @@ class outage_boundary:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _trace: TracebackType | None) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _trace: TracebackType | None) -> None:
         if error is None or not isinstance(error, Exception) or not is_outage(error):
-            return False
+            return
         log.warning("%s: the store is unreachable: %s", self._operation, type(error).__name__)
         raise StoreUnavailable(UNAVAILABLE) from error
 
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> bool:
-        return self.__exit__(kind, error, trace)
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.__exit__(kind, error, trace)
 
 
 def translate_outages(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import Settings
@@ -26,7 +25,7 @@ from store.embedding import Embedder, QueryEncoder
 from store.errors import DataDirectoryLocked, InvalidInput, StoreUnavailable
 from store.ingest import BRIEFS_PER_BATCH, Ingestor
 from store.model import BriefSource, IngestReport, ParsedBrief, SearchHit, SearchResult
-from store.outages import translate_outages
+from store.outages import is_outage, translate_outages
 from store.parsing import ParseError, iter_input_files, parse_bytes, parse_file
 from store.repository import InsightRepository
 from store.saved import SavedLists
@@ -91,13 +90,11 @@ class InsightStore:
             await initialise(engine)
             client = chroma_client or await asyncio.to_thread(open_chroma_client, settings.chroma_url, settings.chroma_dir)
             index = await asyncio.to_thread(VectorIndex, client, settings.chroma_collection, embedder.name, embedder.dimension)
-        except (OperationalError, InterfaceError, OSError) as error:
+        except BaseException as error:
             await engine.dispose()
             _release(lock)
-            raise StoreUnavailable(f"cannot open the insight store: {_without_secrets(str(error), settings)}") from None
-        except BaseException:
-            await engine.dispose()
-            _release(lock)
+            if isinstance(error, Exception) and is_outage(error):
+                raise StoreUnavailable(f"cannot open the insight store: {_without_secrets(str(error), settings)}") from None
             raise
         store = cls(settings, engine, index, embedder, lock, client if chroma_client is None else None)
         if reconcile:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from operator import methodcaller
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -141,14 +142,14 @@ class VectorIndex:
         for start in range(0, len(ids), WRITE_BATCH):
             chunk_ids = list(ids[start : start + WRITE_BATCH])
             chunk_vectors = vectors[start : start + WRITE_BATCH]
-            self._call(lambda collection, ids=chunk_ids, vectors=chunk_vectors: collection.upsert(ids=ids, embeddings=vectors))
+            self._call(methodcaller("upsert", ids=chunk_ids, embeddings=chunk_vectors))
         self._known_count = None
 
     def delete(self, ids: Sequence[str]) -> None:
         self._forget(ids)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = list(ids[start : start + WRITE_BATCH])
-            self._call(lambda collection, chunk=chunk: collection.delete(ids=chunk))
+            self._call(methodcaller("delete", ids=chunk))
         self._known_count = None
 
     def query(self, vectors: np.ndarray, limit: int) -> list[list[tuple[str, float]]]:
@@ -197,7 +198,7 @@ class VectorIndex:
         found: set[str] = set()
         offset = 0
         while True:
-            page = self._call(lambda collection, offset=offset: collection.get(include=[], limit=WRITE_BATCH * 5, offset=offset))
+            page = self._call(methodcaller("get", include=[], limit=WRITE_BATCH * 5, offset=offset))
             found.update(page["ids"])
             if len(page["ids"]) < WRITE_BATCH * 5:
                 return found

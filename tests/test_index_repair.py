@@ -83,3 +83,11 @@ async def test_the_periodic_repair_compares_ids_not_counts(store: InsightStore, 
     repaired = await store.repair_index()
     assert (repaired.indexed, repaired.removed) == (1, 1)
     assert store.index.all_ids() == await store.repository.all_ids()
+
+
+async def test_a_long_ingest_repairs_its_own_failed_writes_before_it_ends(store: InsightStore, shared_briefs: Any) -> None:
+    _failing_upsert(store, failures=3)  # the first batch's write and both retries
+    report = await store.ingest_paths([shared_briefs])
+    assert report.added == 21 and not report.failed
+    assert store.index.all_ids() == await store.repository.all_ids()
+    assert not store.ingestor.unindexed

@@ -25,7 +25,7 @@ from bot.exts.digest._poster import post_digest
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
 from store.digest import schedule
-from store.errors import InvalidInput
+from store.errors import InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -80,6 +80,9 @@ class DigestCog(commands.Cog):
         # up neither other guilds nor the next beat.
         try:
             started = await self.start_due_digests()
+        except StoreUnavailable:
+            log.warning("the digest loop could not reach the store; it tries again at the next beat")
+            return
         except Exception:
             log.exception("the digest loop hit an error; it goes on at the next beat")
             return
@@ -126,9 +129,12 @@ class DigestCog(commands.Cog):
         async with self._post_slots:
             try:
                 return await self._claim_and_post(guild_id, channel_id, local_date)
+            except StoreUnavailable:
+                # An outage, not a bug: a later beat tries again (after the lease, if the day was claimed).
+                log.warning("digest for guild %s not posted now: the store is unavailable", guild_id)
             except Exception:
                 log.exception("digest for guild %s failed", guild_id)
-                return None
+            return None
 
     async def _claim_and_post(self, guild_id: str, channel_id: str, local_date: date) -> str | None:
         claim = await self.bot.store.digests.claim(guild_id, channel_id, local_date, self.worker_id)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 import store.digest.schema  # noqa: F401  (registers the digest tables on the shared metadata)
 from store.errors import StoreUnavailable
+from store.outages import is_outage
 from store.schema import SCHEMA_VERSION, metadata, schema_info
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -69,9 +69,9 @@ async def initialise(engine: AsyncEngine) -> None:
                 raise StoreUnavailable(
                     f"the database was written by a newer insight-recall (schema {current}, this one knows {SCHEMA_VERSION}): upgrade insight-recall"
                 )
-    except StoreUnavailable:
-        raise
-    except (OSError, OperationalError, InterfaceError) as error:
+    except Exception as error:
+        if not is_outage(error):
+            raise
         # The driver's text can carry the URL with its password, so only its kind is shown.
         reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
         raise StoreUnavailable(

@@ -2,8 +2,9 @@
 again; then one encode for what is new, "same idea" links from the vector index, one SQL
 transaction, and finally the vectors into Chroma.
 
-SQL commits before Chroma is written, so a crash in between leaves insights that the start-up
-reconcile step finds (present in SQL, missing from Chroma) and indexes; never the reverse.
+SQL commits before Chroma is written, so a failure in between leaves insights present in SQL and
+missing from Chroma, never the reverse: a failed write is retried, and what is still missing is
+found by the store's reconcile (at start-up and periodically while running) and indexed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from store.embedding import Embedder
+from store.errors import StoreUnavailable
 from store.model import IngestReport, ParsedBrief
 from store.repository import InsightRepository, PendingBrief, WriteBatch
 from store.text import clean_text, insight_id
@@ -29,6 +31,8 @@ ProgressCallback = Callable[[int], None]
 BRIEFS_PER_BATCH = 256
 MAX_INSIGHT_CHARS = 4000
 SAME_IDEA_NEIGHBOURS = 3
+# Pauses before writing committed insights to Chroma again: short, since a person may be waiting.
+INDEX_RETRY_PAUSES = (0.2, 1.0)
 
 
 @dataclass(slots=True)
@@ -45,6 +49,8 @@ class Ingestor:
         self._threshold = same_idea_threshold
         # One ingest at a time per process keeps "same idea" detection consistent within a batch.
         self._lock = asyncio.Lock()
+        # Stored in SQL, but their Chroma write failed even after retries.
+        self.unindexed: set[str] = set()
 
     async def ingest_briefs(
         self, parsed: Sequence[ParsedBrief], report: IngestReport, progress: ProgressCallback | None = None
@@ -89,9 +95,25 @@ class Ingestor:
         report.merged += outcome.merged
         report.unchanged += outcome.unchanged
         if vectors is not None and outcome.new_ids:
-            position = {new_id: row for row, new_id in enumerate(new_ids)}
-            written = [new_id for new_id in outcome.new_ids if new_id in position]
-            await asyncio.to_thread(self._index.upsert, written, vectors[[position[new_id] for new_id in written]])
+            row_of = {new_id: row for row, new_id in enumerate(new_ids)}
+            written = [new_id for new_id in outcome.new_ids if new_id in row_of]
+            await self._index_committed(written, vectors[[row_of[new_id] for new_id in written]])
+
+    async def _index_committed(self, ids: list[str], vectors: np.ndarray) -> None:
+        """SQL has committed these insights: a failed Chroma write must not fail the ingest (it
+        would report stored insights as not stored), nor leave them out of meaning search (a
+        later ingest of the same text skips them). It is tried again after a pause; what still
+        fails waits in ``unindexed`` for the store's periodic repair."""
+        for pause in (*INDEX_RETRY_PAUSES, None):
+            try:
+                await asyncio.to_thread(self._index.upsert, ids, vectors)
+                return
+            except StoreUnavailable:
+                if pause is None:
+                    break
+                await asyncio.sleep(pause)
+        self.unindexed.update(ids)
+        log.warning("%d stored insights could not be indexed in Chroma; they are indexed again at the next repair", len(ids))
 
     async def _same_idea_links(self, new_ids: list[str], vectors: np.ndarray) -> list[tuple[str, str, float]]:
         """Pairs above the threshold between new insights and stored ones, and among the new ones."""

@@ -71,10 +71,6 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
         yield values[start : start + size]
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class InsightRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -219,10 +215,6 @@ class InsightRepository:
                 found.update((row[0], row[1]) for row in rows)
         return found
 
-    async def sources(self, ids: Iterable[str]) -> dict[str, list[SourceRef]]:
-        async with self._engine.connect() as connection:
-            return await self._sources_on(connection, sorted(set(ids)))
-
     async def sources_and_relations(self, ids: Iterable[str]) -> tuple[dict[str, list[SourceRef]], dict[str, list[Relation]]]:
         """Both reads on one connection, for search results: one pool checkout instead of two."""
         wanted = sorted(set(ids))
@@ -272,15 +264,6 @@ class InsightRepository:
         for related in found.values():
             related.sort(key=lambda relation: (order.get(relation.kind, 2), -(relation.score or 0.0), relation.other_id))
         return dict(found)
-
-    async def first_seen(self, ids: Iterable[str]) -> dict[str, datetime]:
-        wanted = sorted(set(ids))
-        found: dict[str, datetime] = {}
-        async with self._engine.connect() as connection:
-            for chunk in _chunks(wanted):
-                rows = await connection.execute(select(insights.c.id, insights.c.first_seen).where(insights.c.id.in_(chunk)))
-                found.update((row[0], _aware(row[1])) for row in rows)
-        return found
 
     async def all_ids(self) -> set[str]:
         async with self._engine.connect() as connection:
@@ -409,14 +392,6 @@ class InsightRepository:
                 if 1 <= found <= cap:
                     rare.add(term)
         return rare
-
-    async def delete_insights(self, ids: Sequence[str]) -> None:
-        async with self._engine.begin() as connection:
-            for chunk in _chunks(list(ids)):
-                await connection.execute(insights.delete().where(insights.c.id.in_(chunk)))
-                if self._dialect == "sqlite":
-                    for insight_id in chunk:
-                        await connection.execute(text("DELETE FROM insights_fts WHERE insight_id = :id"), {"id": insight_id})
 
 
 __all__ = ["InsightRepository", "PendingBrief", "Relation", "WriteBatch", "WriteOutcome"]

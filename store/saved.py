@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.errors import InsightNotFound, InvalidInput, StoreUnavailable
+from store.errors import InsightNotFound, InvalidInput
+from store.outages import outage_boundary
 from store.schema import insights, saved_items
 from store.text import looks_like_insight_id
 
@@ -92,16 +92,6 @@ def _item(row: Any) -> SavedItem:
     return SavedItem(insight_id=row.insight_id, text=row.text, saved_at=_utc(row.saved_at))
 
 
-@asynccontextmanager
-async def _database_errors() -> AsyncIterator[None]:
-    """Lock timeouts and lost connections become StoreUnavailable, whose message the bot can show;
-    the driver's own text stays in the chained exception for the logs, since it may name the host."""
-    try:
-        yield
-    except (OperationalError, InterfaceError) as error:
-        raise StoreUnavailable("the database is busy or unreachable: try again in a moment") from error
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -124,7 +114,7 @@ class SavedLists:
         )
 
     async def _items(self, statement: Select[Any]) -> list[SavedItem]:
-        async with _database_errors(), self._engine.connect() as connection:
+        async with outage_boundary("saved lists"), self._engine.connect() as connection:
             return [_item(row) for row in await connection.execute(statement)]
 
     async def save(self, user_id: str, insight_id: str) -> bool:
@@ -141,7 +131,7 @@ class SavedLists:
             .on_conflict_do_nothing(index_elements=[saved_items.c.user_id, saved_items.c.insight_id])
         )
         try:
-            async with _database_errors(), self._engine.begin() as connection:
+            async with outage_boundary("saved lists"), self._engine.begin() as connection:
                 found = await connection.scalar(select(insights.c.id).where(insights.c.id == wanted))
                 if found is None:
                     raise InsightNotFound(wanted)
@@ -154,7 +144,7 @@ class SavedLists:
     async def remove(self, user_id: str, insight_id: str) -> bool:
         user_id = _check_user(user_id)
         wanted = _normalise_id(insight_id)
-        async with _database_errors(), self._engine.begin() as connection:
+        async with outage_boundary("saved lists"), self._engine.begin() as connection:
             result = await connection.execute(
                 saved_items.delete().where(and_(saved_items.c.user_id == user_id, saved_items.c.insight_id == wanted))
             )
@@ -168,7 +158,7 @@ class SavedLists:
         if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
             raise InvalidInput(f"per_page must be a whole number from 1 to {MAX_PER_PAGE}")
         statement = self._owned(user_id).limit(per_page).offset((page - 1) * per_page)
-        async with _database_errors(), self._engine.connect() as connection:
+        async with outage_boundary("saved lists"), self._engine.connect() as connection:
             total = int((await connection.execute(_count_of(user_id))).scalar_one())
             items = tuple(_item(row) for row in await connection.execute(statement)) if (page - 1) * per_page < total else ()
         return SavedPage(items=items, page=page, per_page=per_page, total=total, pages=max(1, math.ceil(total / per_page)))
@@ -177,7 +167,7 @@ class SavedLists:
         user_id = _check_user(user_id)
         wanted = sorted({value for value in insight_ids if isinstance(value, str)})
         found: set[str] = set()
-        async with _database_errors(), self._engine.connect() as connection:
+        async with outage_boundary("saved lists"), self._engine.connect() as connection:
             for start in range(0, len(wanted), _IN_CHUNK):
                 rows = await connection.execute(
                     select(saved_items.c.insight_id).where(
@@ -218,7 +208,7 @@ class SavedLists:
         return await self._scalar(select(func.count(func.distinct(saved_items.c.user_id))))
 
     async def _scalar(self, statement: Select[Any]) -> int:
-        async with _database_errors(), self._engine.connect() as connection:
+        async with outage_boundary("saved lists"), self._engine.connect() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
 

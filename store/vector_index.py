@@ -11,8 +11,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from operator import methodcaller
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from store.errors import StoreUnavailable
+from store.outages import outage_boundary
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ COUNT_TTL_SECONDS = 5.0
 # An insight's id is a hash of its text, so its vector never changes while the model stays the same:
 # recently read vectors are kept (384 floats each, about 12 MB at this size).
 VECTOR_CACHE_SIZE = 8192
-UNAVAILABLE = "the insight store is unavailable, try again shortly"
 
 
 def _telemetry_off() -> Any:
@@ -61,16 +61,6 @@ def open_chroma_client(chroma_url: str | None, chroma_dir: Path) -> Any:
     return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
 
 
-@contextmanager
-def _reachable() -> Iterator[None]:
-    import httpx
-
-    try:
-        yield
-    except (httpx.TransportError, ConnectionError, TimeoutError) as error:
-        raise StoreUnavailable(UNAVAILABLE) from error
-
-
 class VectorIndex:
     def __init__(self, client: Any, collection_name: str, model_name: str, dimension: int) -> None:
         self._client = client
@@ -80,10 +70,14 @@ class VectorIndex:
         self._known_count: tuple[int, float] | None = None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vectors_lock = threading.Lock()
+        self._reopen_lock = threading.Lock()
+        from chromadb.errors import NotFoundError
+
+        self._not_found = NotFoundError
         self._collection = self._open()
 
     def _open(self) -> Any:
-        with _reachable():
+        with outage_boundary("opening the Chroma collection"):
             collection = self._client.get_or_create_collection(
                 self._name,
                 embedding_function=None,
@@ -103,12 +97,28 @@ class VectorIndex:
             self.needs_rebuild = False
         return collection
 
-    def _call(self, operation: Callable[[], T]) -> T:
-        with _reachable():
-            return operation()
+    def _call(self, operation: Callable[[Any], T]) -> T:
+        """Runs ``operation`` on the collection. A collection that is not found was rebuilt by
+        another process (``reindex`` on a shared server gives it a new id): it is reopened by name
+        once; if that fails too, the outage is reported like any other."""
+        with outage_boundary("Chroma"):
+            collection = self._collection
+            try:
+                return operation(collection)
+            except self._not_found:
+                self._reopen(collection)
+            return operation(self._collection)
+
+    def _reopen(self, stale: Any) -> None:
+        with self._reopen_lock:
+            if self._collection is not stale:
+                return  # another thread has reopened it already
+            self._collection = self._client.get_collection(self._name, embedding_function=None)
+            self._forget(None)
+        log.warning("the Chroma collection %r was rebuilt elsewhere; reopened it by name", self._name)
 
     def count(self) -> int:
-        found = self._call(self._collection.count)
+        found = self._call(lambda collection: collection.count())
         self._known_count = (found, time.monotonic())
         return found
 
@@ -132,14 +142,14 @@ class VectorIndex:
         for start in range(0, len(ids), WRITE_BATCH):
             chunk_ids = list(ids[start : start + WRITE_BATCH])
             chunk_vectors = vectors[start : start + WRITE_BATCH]
-            self._call(lambda ids=chunk_ids, vectors=chunk_vectors: self._collection.upsert(ids=ids, embeddings=vectors))
+            self._call(methodcaller("upsert", ids=chunk_ids, embeddings=chunk_vectors))
         self._known_count = None
 
     def delete(self, ids: Sequence[str]) -> None:
         self._forget(ids)
         for start in range(0, len(ids), WRITE_BATCH):
             chunk = list(ids[start : start + WRITE_BATCH])
-            self._call(lambda chunk=chunk: self._collection.delete(ids=chunk))
+            self._call(methodcaller("delete", ids=chunk))
         self._known_count = None
 
     def query(self, vectors: np.ndarray, limit: int) -> list[list[tuple[str, float]]]:
@@ -150,7 +160,9 @@ class VectorIndex:
         if available == 0:
             return [[] for _ in range(len(vectors))]
         n_results = min(limit, available)
-        answer = self._call(lambda: self._collection.query(query_embeddings=vectors, n_results=n_results, include=["distances"]))
+        answer = self._call(
+            lambda collection: collection.query(query_embeddings=vectors, n_results=n_results, include=["distances"])
+        )
         return [
             [(found_id, 1.0 - float(distance)) for found_id, distance in zip(ids, distances, strict=True)]
             for ids, distances in zip(answer["ids"], answer["distances"], strict=True)
@@ -169,7 +181,7 @@ class VectorIndex:
         missing = list(dict.fromkeys(wanted for wanted in ids if wanted not in found))
         if not missing:
             return found
-        answer = self._call(lambda: self._collection.get(ids=missing, include=["embeddings"]))
+        answer = self._call(lambda collection: collection.get(ids=missing, include=["embeddings"]))
         read = {
             found_id: np.asarray(vector, dtype=np.float32)
             for found_id, vector in zip(answer["ids"], answer["embeddings"], strict=True)
@@ -186,7 +198,7 @@ class VectorIndex:
         found: set[str] = set()
         offset = 0
         while True:
-            page = self._call(lambda offset=offset: self._collection.get(include=[], limit=WRITE_BATCH * 5, offset=offset))
+            page = self._call(methodcaller("get", include=[], limit=WRITE_BATCH * 5, offset=offset))
             found.update(page["ids"])
             if len(page["ids"]) < WRITE_BATCH * 5:
                 return found
@@ -194,7 +206,7 @@ class VectorIndex:
 
     def recreate(self) -> None:
         """Drops the collection and makes an empty one, for a full rebuild from SQL."""
-        with _reachable():
+        with outage_boundary("rebuilding the Chroma collection"):
             try:
                 self._client.delete_collection(self._name)
             except Exception as error:

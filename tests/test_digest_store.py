@@ -145,7 +145,7 @@ async def test_only_older_insights_left_unshown_are_resurfaced_too(digests: Dige
 async def test_an_empty_store_posts_nothing_and_status_says_so(store: InsightStore, clock: Clock) -> None:
     store.digests.clock = clock
     await store.digests.configure_channel(GUILD, CHANNEL)
-    assert [due.config.guild_id for due in await store.digests.due()] == [GUILD]
+    assert [due.config.guild_id for due in await store.digests.due_guilds()] == [GUILD]
     assert await store.digests.claim(GUILD, CHANNEL, clock.now.date(), "worker") is None
     assert await store.digests.preview(GUILD) == []
     assert await store.digests.preview(None) == []
@@ -182,12 +182,10 @@ async def test_votes_on_earlier_digests_raise_an_insight(digests: DigestService,
     chosen = set(_ids(await digests.preview(GUILD))) | set(_ids(claim.picks))
     outsider = next(found for found in sorted(await store.repository.all_ids()) if found not in chosen)
     for user in range(8):
-        assert await digests.record_feedback(claim.run_id, outsider, str(8000 + user), "reaction")
-    assert not await digests.record_feedback(claim.run_id, outsider, "8000", "reaction"), "one per person"
+        assert await digests.record_feedback(claim.run_id, outsider, str(8000 + user))
+    assert not await digests.record_feedback(claim.run_id, outsider, "8000"), "one per person"
     assert await digests.vote_by_message("777", 1, "8100") is True
     assert await digests.vote_by_message("778", 1, "8100") is False
-    with pytest.raises(InvalidInput):
-        await digests.record_feedback(claim.run_id, outsider, "8000", "like")
     picks = await digests.preview(GUILD)
     assert outsider in _ids(picks)
     assert "8 reactions on earlier digests" in next(pick.why for pick in picks if pick.insight_id == outsider)
@@ -301,12 +299,12 @@ async def test_renewing_keeps_a_slow_poster_s_claim_and_repeated_crashes_wait_lo
 async def test_a_permanent_failure_turns_the_digest_off_with_the_reason(digests: DigestService) -> None:
     claim = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
     assert claim is not None
-    await digests.mark_failed(claim.run_id, "missing permission to send messages in #insights (403)", permanent=True)
+    await digests.mark_failed(claim, "missing permission to send messages in #insights (403)", permanent=True)
     status = await digests.status(GUILD)
     assert status.config is not None and not status.config.enabled
     assert status.problem == "turned off: missing permission to send messages in #insights (403)"
     assert status.next_post_at is None
-    assert await digests.due() == []
+    assert await digests.due_guilds() == []
     assert await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker") is None, "not while it is off"
     await digests.configure_channel(GUILD, CHANNEL)
     again = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
@@ -318,9 +316,44 @@ async def test_a_404_on_a_channel_already_replaced_leaves_the_new_channel_on(dig
     claim = await digests.claim(GUILD, CHANNEL, "2026-06-08", "worker")
     assert claim is not None
     await digests.configure_channel(GUILD, "902")
-    await digests.mark_failed(claim.run_id, "the channel no longer exists (404)", permanent=True)
+    await digests.mark_failed(claim, "the channel no longer exists (404)", permanent=True)
     config = await digests.config(GUILD)
     assert config is not None and config.enabled and config.channel_id == "902"
+
+
+async def test_a_stalled_poster_cannot_end_a_run_another_process_took_over(digests: DigestService, clock: Clock) -> None:
+    stalled = await digests.claim(GUILD, CHANNEL, clock.now.date(), "stalled")
+    assert stalled is not None
+    clock.now += LEASE + timedelta(seconds=5)
+    other = await digests.claim(GUILD, CHANNEL, clock.now.date(), "other")
+    assert other is not None and other.run_id == stalled.run_id
+    # The stalled poster wakes up to a 403 (or gives up on 5xx) for its old attempt.
+    assert await digests.mark_failed(stalled, "missing permission (403)", permanent=True) is False
+    assert await digests.mark_failed(stalled, "Discord answered 503: upstream", permanent=False) is False
+    config = await digests.config(GUILD)
+    assert config is not None and config.enabled, "the stalled poster turned off a digest it no longer held"
+    assert (await digests.status(GUILD)).problem is None
+    assert await digests.renew(other), "the process holding the run must be able to go on"
+    assert await digests.mark_posted(other.run_id, "555")
+    assert await digests.mark_failed(stalled, "missing permission (403)", permanent=True) is False
+    assert (await digests.status(GUILD)).last_message_id == "555"
+
+
+async def test_moving_the_channel_after_todays_post_does_not_post_again_today(digests: DigestService, clock: Clock) -> None:
+    today = clock.now.date()
+    claim = await digests.claim(GUILD, CHANNEL, today, "worker")
+    assert claim is not None
+    assert await digests.mark_posted(claim.run_id, "700")
+    await digests.configure_channel(GUILD, "902")
+    assert await digests.due_guilds() == [], "once a day per server, whichever channel"
+    assert await digests.claim(GUILD, "902", today, "worker") is None
+    status = await digests.status(GUILD)
+    assert status.last_posted_date == today.isoformat() and status.problem is None
+    assert status.next_post_at is not None and status.next_post_at.date() > today
+    clock.now += timedelta(days=1)
+    assert [(due.config.channel_id, due.local_date) for due in await digests.due_guilds()] == [("902", clock.now.date())]
+    tomorrow = await digests.claim(GUILD, "902", clock.now.date(), "worker")
+    assert tomorrow is not None and tomorrow.channel_id == "902"
 
 
 async def test_a_stale_due_list_claims_nothing_after_the_digest_moved_or_went_off(digests: DigestService) -> None:
@@ -335,11 +368,11 @@ async def test_a_transient_failure_keeps_it_on_and_the_retry_posts_the_same_five
     claim = await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker-a")
     assert claim is not None
     clock.now += timedelta(minutes=1)
-    await digests.mark_failed(claim.run_id, "Discord answered 503: upstream", permanent=False)
+    await digests.mark_failed(claim, "Discord answered 503: upstream", permanent=False)
     status = await digests.status(GUILD)
     assert status.config is not None and status.config.enabled
     assert status.problem == "today's post failed and will be tried again: Discord answered 503: upstream"
-    assert [due.local_date for due in await digests.due()] == [clock.now.date()], "still due"
+    assert [due.local_date for due in await digests.due_guilds()] == [clock.now.date()], "still due"
     clock.now += LEASE - timedelta(seconds=1)
     assert await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker-b") is None, "the pause starts at the failure"
     clock.now += timedelta(seconds=2)
@@ -352,7 +385,7 @@ async def test_a_transient_failure_keeps_it_on_and_the_retry_posts_the_same_five
 async def test_failed_runs_do_not_count_as_shown(digests: DigestService, clock: Clock) -> None:
     claim = await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker")
     assert claim is not None
-    await digests.mark_failed(claim.run_id, "missing permission (403)", permanent=True)
+    await digests.mark_failed(claim, "missing permission (403)", permanent=True)
     clock.now += timedelta(days=2)
     await digests.configure_channel(GUILD, CHANNEL)
     later = await digests.claim(GUILD, CHANNEL, clock.now.date(), "worker")
@@ -366,9 +399,9 @@ async def test_failed_runs_do_not_count_as_shown(digests: DigestService, clock: 
 async def test_due_follows_the_guild_time_and_zone(digests: DigestService, clock: Clock) -> None:
     await digests.configure_time(GUILD, "10:30", "Europe/Berlin")
     clock.now = datetime(2026, 6, 8, 8, 29, tzinfo=UTC)
-    assert await digests.due() == []
+    assert await digests.due_guilds() == []
     clock.now = datetime(2026, 6, 8, 8, 30, tzinfo=UTC)
-    assert [(config.guild_id, day.isoformat()) for config, day in await digests.due()] == [(GUILD, "2026-06-08")]
+    assert [(config.guild_id, day.isoformat()) for config, day in await digests.due_guilds()] == [(GUILD, "2026-06-08")]
     with pytest.raises(InvalidInput, match="HH:MM"):
         await digests.configure_time(GUILD, "25:99", "UTC")
     with pytest.raises(InvalidInput, match="time zone"):

@@ -2,7 +2,7 @@
 
 How a digest is posted once, on time, never twice, even with two bot processes on one database:
 
-1. ``due_guilds()`` (or ``due()``) names the guilds whose digest for *today* (in their own zone) is
+1. ``due_guilds()`` names the guilds whose digest for *today* (in their own zone) is
    due and not posted. The scheduler calls it every beat; missed beats are caught up the same day,
    earlier days are never offered.
 2. ``claim(guild, channel, local_date, worker)`` chooses the five and, in one transaction, inserts
@@ -19,11 +19,15 @@ How a digest is posted once, on time, never twice, even with two bot processes o
    recent messages for ``claim.marker`` and, if found, only records that message with
    ``mark_posted``. ``mark_posted`` keeps the first message recorded; a False answer means the
    run already has one, so the caller's own message is a duplicate it may delete.
-5. ``mark_failed(run_id, error, permanent=False)`` (the poster gave up on 429/5xx) records the
-   error and restarts the lease, so a later beat retries with the same five.
+5. ``mark_failed(claim, error, permanent=False)`` (the poster gave up on 429/5xx) records the
+   error and restarts the lease, so a later beat retries with the same five; like ``renew`` it
+   does nothing once the claim is lost, so a stalled poster cannot end another process's run.
    ``permanent=True`` (403 missing permissions, 404 deleted channel) ends the run and turns the
    guild's digest off with the reason, which ``status`` shows. Turning it on again with
    ``configure_channel`` lets the same day's run be taken again at once.
+
+A server gets one digest a day: once a day is posted in one channel, moving the digest to another
+channel neither makes that day due again nor lets it be claimed there.
 
 An empty store claims nothing (no run row) and ``status`` says so.
 """
@@ -53,6 +57,7 @@ from store.digest.schema import (
 )
 from store.digest.selection import DigestPick, DigestSelector, DigestWeights
 from store.errors import InvalidInput
+from store.outages import translate_outages
 from store.repository import InsightRepository
 from store.schema import insights
 from store.vector_index import VectorIndex
@@ -63,7 +68,8 @@ LEASE = timedelta(minutes=5)
 MAX_LEASE_DOUBLINGS = 3
 DIGEST_SIZE = 5
 RESURFACE_DAYS = 30
-FEEDBACK_KINDS = ("reaction", "vote")
+# The only feedback there is: a 1 to 5 reaction on a posted digest, counted as a vote for that place.
+FEEDBACK_KIND = "reaction"
 _DISCORD_ID = re.compile(r"^\d{1,20}$")
 
 
@@ -120,7 +126,7 @@ class DigestClaim:
 
 
 class DueDigest(NamedTuple):
-    """A tuple, so ``for config, local_date in await digests.due()`` reads naturally."""
+    """A tuple, so ``for config, local_date in await digests.due_guilds()`` reads naturally."""
 
     config: DigestConfig
     local_date: date
@@ -190,6 +196,7 @@ class DigestService:
 
     # -- settings -----------------------------------------------------------------------------
 
+    @translate_outages
     async def config(self, guild_id: str) -> DigestConfig | None:
         async with self._engine.connect() as connection:
             row = (await connection.execute(select(digest_settings).where(digest_settings.c.guild_id == str(guild_id)))).first()
@@ -216,20 +223,24 @@ class DigestService:
         assert saved is not None
         return saved
 
+    @translate_outages
     async def configure_channel(self, guild_id: str, channel_id: str) -> DigestConfig:
         """Sets the channel and turns the digest on (again, after a failure turned it off)."""
         return await self._save(guild_id, channel_id=_check_id(channel_id, "channel"), enabled=True, disabled_reason=None)
 
+    @translate_outages
     async def configure_time(self, guild_id: str, post_time: str, zone: str) -> DigestConfig:
         parsed = schedule.parse_time(post_time)
         schedule.parse_timezone(zone)
         return await self._save(guild_id, post_time=parsed.strftime("%H:%M"), timezone=zone.strip())
 
+    @translate_outages
     async def turn_off(self, guild_id: str, reason: str | None = None) -> DigestConfig:
         return await self._save(guild_id, enabled=False, disabled_reason=reason)
 
     # -- reading ------------------------------------------------------------------------------
 
+    @translate_outages
     async def status(self, guild_id: str) -> DigestStatus:
         config = await self.config(guild_id)
         empty = await self._store_is_empty()
@@ -241,7 +252,7 @@ class DigestService:
             last = (
                 await connection.execute(
                     select(digest_runs.c.local_date, digest_runs.c.message_id)
-                    .where(and_(digest_runs.c.channel_id == config.channel_id, digest_runs.c.status == "posted"))
+                    .where(and_(digest_runs.c.guild_id == config.guild_id, digest_runs.c.status == "posted"))
                     .order_by(digest_runs.c.local_date.desc())
                     .limit(1)
                 )
@@ -268,25 +279,29 @@ class DigestService:
         async with self._engine.connect() as connection:
             return (await connection.execute(select(insights.c.id).limit(1))).first() is None
 
+    @translate_outages
     async def preview(self, guild_id: str | None) -> list[DigestPick]:
         """What would be posted now; writes nothing. No guild: as for a channel that never had one."""
         config = await self.config(_check_id(guild_id, "server")) if guild_id is not None else None
         return await self._selector.choose(config.channel_id if config else None, self._now())
 
+    @translate_outages
     async def due_guilds(self, now: datetime | None = None) -> list[DueDigest]:
         """Guilds whose digest for today, in their own zone, should be posted now (one query)."""
         now = (now or self.clock()).astimezone(UTC)
+        # By guild, not channel: a digest moved to another channel after today's post is not due
+        # again today (once a day per server).
         last_posted = (
-            select(digest_runs.c.channel_id, func.max(digest_runs.c.local_date).label("last_posted"))
+            select(digest_runs.c.guild_id, func.max(digest_runs.c.local_date).label("last_posted"))
             .where(digest_runs.c.status == "posted")
-            .group_by(digest_runs.c.channel_id)
+            .group_by(digest_runs.c.guild_id)
             .subquery()
         )
         async with self._engine.connect() as connection:
             rows = (
                 await connection.execute(
                     select(digest_settings, last_posted.c.last_posted)
-                    .outerjoin(last_posted, last_posted.c.channel_id == digest_settings.c.channel_id)
+                    .outerjoin(last_posted, last_posted.c.guild_id == digest_settings.c.guild_id)
                     .where(and_(digest_settings.c.enabled.is_(True), digest_settings.c.channel_id.is_not(None)))
                     .order_by(digest_settings.c.guild_id)
                 )
@@ -299,12 +314,9 @@ class DigestService:
                 found.append(DueDigest(config, local_date))
         return found
 
-    async def due(self) -> list[DueDigest]:
-        """``due_guilds`` at the service's clock."""
-        return await self.due_guilds()
-
     # -- claiming and posting -----------------------------------------------------------------
 
+    @translate_outages
     async def claim(self, guild_id: str, channel_id: str, local_date: date | str, claimed_by: str) -> DigestClaim | None:
         """The day's run for this process to post, or None: the digest is off or moved, someone
         else holds the day, it is done, or there is nothing to post."""
@@ -315,6 +327,8 @@ class DigestService:
         existing = await self._run(channel_id, day)
         if existing is not None:
             return await self._retake(existing, claimed_by)
+        if await self._posted_on(guild_id, day):
+            return None  # posted today in the channel the digest was moved from
         now = self._now()
         picks = await self._selector.choose(channel_id, now)
         if not picks:
@@ -359,6 +373,17 @@ class DigestService:
         log.info("digest for guild %s (%s) claimed as run %d by %s", guild_id, day, run_id, claimed_by)
         return DigestClaim(run_id, guild_id, channel_id, day, tuple(picks), resumed=False, claimed_by=claimed_by, attempt=1)
 
+    async def _posted_on(self, guild_id: str, day: str) -> bool:
+        async with self._engine.connect() as connection:
+            found = await connection.execute(
+                select(digest_runs.c.id)
+                .where(
+                    and_(digest_runs.c.guild_id == guild_id, digest_runs.c.local_date == day, digest_runs.c.status == "posted")
+                )
+                .limit(1)
+            )
+            return found.first() is not None
+
     async def _run(self, channel_id: str, day: str) -> Any:
         async with self._engine.connect() as connection:
             return (
@@ -400,25 +425,15 @@ class DigestService:
             attempt=run.attempts + 1,
         )
 
+    @translate_outages
     async def renew(self, claim: DigestClaim) -> bool:
         """Extends the claim's lease; False means another process has retaken the run (or it was
         recorded), so this one must not post."""
         async with self._engine.begin() as connection:
-            renewed = await connection.execute(
-                update(digest_runs)
-                .where(
-                    and_(
-                        digest_runs.c.id == claim.run_id,
-                        digest_runs.c.status == "claimed",
-                        digest_runs.c.claimed_by == claim.claimed_by,
-                        digest_runs.c.attempts == claim.attempt,
-                        digest_runs.c.message_id.is_(None),
-                    )
-                )
-                .values(claimed_at=self._now())
-            )
+            renewed = await connection.execute(update(digest_runs).where(self._held_by(claim)).values(claimed_at=self._now()))
         return renewed.rowcount == 1
 
+    @translate_outages
     async def picks(self, run_id: int) -> list[DigestPick]:
         async with self._engine.connect() as connection:
             rows = await connection.execute(
@@ -435,6 +450,7 @@ class DigestService:
             )
             return [DigestPick(found, text, score, why, bool(resurfaced)) for found, text, score, why, resurfaced in rows]
 
+    @translate_outages
     async def mark_posted(self, run_id: int, message_id: str) -> bool:
         """Records the message that carries the run. False: the run already had one recorded."""
         async with self._engine.begin() as connection:
@@ -448,24 +464,38 @@ class DigestService:
             return False
         return True
 
-    async def mark_failed(self, run_id: int, error: str, permanent: bool) -> None:
+    @translate_outages
+    async def mark_failed(self, claim: DigestClaim, error: str, permanent: bool) -> bool:
+        """Records a failed attempt, only while ``claim`` still holds the run: a poster stalled past
+        its lease must not end (or turn off) a run another process has taken over or posted.
+        False: the claim was lost and nothing was recorded."""
         now = self._now()
         async with self._engine.begin() as connection:
-            run = (await connection.execute(select(digest_runs).where(digest_runs.c.id == run_id))).first()
-            if run is None or run.status == "posted":
-                return
-            if not permanent:
-                # The lease restarts, so a later beat retries (with the same five) after a pause.
-                await connection.execute(
-                    update(digest_runs).where(digest_runs.c.id == run_id).values(last_error=error[:500], claimed_at=now)
-                )
-                return
-            await connection.execute(
-                update(digest_runs).where(digest_runs.c.id == run_id).values(status="failed", last_error=error[:500])
-            )
-            await self._turn_off_for(connection, run, f"turned off: {error[:300]}", now)
+            changes: dict[str, Any] = {"last_error": error[:500]}
+            if permanent:
+                changes["status"] = "failed"
+            else:
+                changes["claimed_at"] = now  # the lease restarts: a later beat retries (same five) after a pause
+            recorded = await connection.execute(update(digest_runs).where(self._held_by(claim)).values(**changes))
+            if recorded.rowcount != 1:
+                log.warning("digest run %d: %s lost its claim; its failure is not recorded", claim.run_id, claim.claimed_by)
+                return False
+            if permanent:
+                await self._turn_off_for(connection, claim, f"turned off: {error[:300]}", now)
+        return True
 
-    async def _turn_off_for(self, connection: AsyncConnection, run: Any, reason: str, now: datetime) -> None:
+    @staticmethod
+    def _held_by(claim: DigestClaim) -> Any:
+        """The run is still this claim's: claimed by it, at this attempt, and not yet posted."""
+        return and_(
+            digest_runs.c.id == claim.run_id,
+            digest_runs.c.status == "claimed",
+            digest_runs.c.claimed_by == claim.claimed_by,
+            digest_runs.c.attempts == claim.attempt,
+            digest_runs.c.message_id.is_(None),
+        )
+
+    async def _turn_off_for(self, connection: AsyncConnection, run: DigestClaim, reason: str, now: datetime) -> None:
         # Only if the guild still posts to that channel: a manager may have moved it meanwhile.
         turned_off = await connection.execute(
             update(digest_settings)
@@ -477,6 +507,7 @@ class DigestService:
 
     # -- engagement ---------------------------------------------------------------------------
 
+    @translate_outages
     async def vote_by_message(self, message_id: str, rank: int, user_id: str) -> bool:
         """A reaction 1 to 5 on a posted digest counts as a vote for the insight at that place."""
         async with self._engine.connect() as connection:
@@ -489,16 +520,15 @@ class DigestService:
             ).first()
         if row is None:
             return False
-        return await self.record_feedback(row.run_id, row.insight_id, user_id, "reaction")
+        return await self.record_feedback(row.run_id, row.insight_id, user_id)
 
-    async def record_feedback(self, run_id: int, insight_id: str, user_id: str, kind: str) -> bool:
-        """A reaction or vote on a posted digest; counts once per person, insight and kind."""
-        if kind not in FEEDBACK_KINDS:
-            raise InvalidInput(f"feedback is one of {', '.join(FEEDBACK_KINDS)}, not {kind[:20]!r}")
+    @translate_outages
+    async def record_feedback(self, run_id: int, insight_id: str, user_id: str) -> bool:
+        """A reaction on a posted digest; counts once per person and insight."""
         async with self._engine.begin() as connection:
             done = await connection.execute(
                 self._insert(digest_feedback)
-                .values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=kind)
+                .values(run_id=run_id, insight_id=insight_id, user_id=str(user_id), kind=FEEDBACK_KIND)
                 .on_conflict_do_nothing()
             )
             return done.rowcount == 1

@@ -139,7 +139,7 @@ async def test_missing_permission_or_deleted_channel_turns_it_off_with_the_reaso
     assert await _cog(digest_harness).post_due_digests() == 0
     exchange = await digest_harness.slash(MANAGER, "digest status")
     assert "On: no" in exchange.text and reason in exchange.text
-    assert await digest_harness.bot.store.digests.due() == []
+    assert await digest_harness.bot.store.digests.due_guilds() == []
 
 
 @pytest.mark.parametrize("failures", [[429], [500], [503, 503], [429, 503]])
@@ -217,7 +217,7 @@ async def test_one_beat_of_the_loop_survives_any_exception(digest_harness: BotHa
     async def broken() -> int:
         raise RuntimeError("store exploded")
 
-    spare.post_due_digests = broken  # type: ignore[method-assign]
+    spare.start_due_digests = broken  # type: ignore[method-assign,assignment]
     await spare.scheduler.coro(spare)
     assert "the digest loop hit an error" in caplog.text
 

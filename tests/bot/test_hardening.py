@@ -35,5 +35,7 @@ async def test_a_second_ready_starts_no_second_loop_and_registers_nothing_twice(
         bot.dispatch("resumed")
     await asyncio.sleep(0.05)
     loops_after = [task for task in asyncio.all_tasks() if task.get_name().startswith("discord-ext-tasks:")]
-    assert len(loops_after) == len(loops_before) == 1
+    names = sorted(task.get_name() for task in loops_after)
+    assert names == sorted(task.get_name() for task in loops_before)
+    assert names == ["discord-ext-tasks: DigestCog.scheduler", "discord-ext-tasks: UpkeepCog.index_repair"], names
     assert dict(bot._connection._view_store._dynamic_items) == dynamic_before

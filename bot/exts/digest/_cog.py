@@ -25,7 +25,7 @@ from bot.exts.digest._poster import post_digest
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
 from store.digest import schedule
-from store.errors import InvalidInput
+from store.errors import InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOOP_SECONDS = 30.0
+# Guilds posting at once: enough that one guild's retry pauses (up to 14 s) delay nobody else,
+# few enough to stay inside Discord's global rate limit and the database pool.
+CONCURRENT_POSTS = 8
 # Reacting with 1️⃣ to 5️⃣ on a digest is a vote for the insight at that place; votes raise an
 # insight's engagement in later digests.
 VOTE_EMOJI = {"1\ufe0f\u20e3": 1, "2\ufe0f\u20e3": 2, "3\ufe0f\u20e3": 3, "4\ufe0f\u20e3": 4, "5\ufe0f\u20e3": 5}
@@ -50,43 +53,88 @@ class DigestCog(commands.Cog):
         self.bot = bot
         # Names this process in the claim records, to tell two bot processes apart in the logs.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._posting: dict[str, asyncio.Task[str | None]] = {}
+        self._post_slots = asyncio.Semaphore(CONCURRENT_POSTS)
+        self._reports: set[asyncio.Task[int]] = set()
 
     async def cog_load(self) -> None:
         if not self.scheduler.is_running():
             self.scheduler.start()
 
     async def cog_unload(self) -> None:
-        """Waits for a beat in progress to stop, so the store is not closed under it."""
+        """Waits for a beat in progress to stop, so the store is not closed under it. Posts under
+        way are cancelled: a claim left behind is retaken after its lease, and the marker in the
+        channel keeps a post that went out from going out twice."""
         task = self.scheduler.get_task()
         self.scheduler.cancel()
         if task is not None and task is not asyncio.current_task():
             await asyncio.gather(task, return_exceptions=True)
+        pending = [*self._posting.values(), *self._reports]
+        for running in pending:
+            running.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     @tasks.loop(seconds=LOOP_SECONDS)
     async def scheduler(self) -> None:
+        # Starts the posts and returns: a guild whose post waits out Discord's retries must hold
+        # up neither other guilds nor the next beat.
         try:
-            await self.post_due_digests()
+            started = await self.start_due_digests()
+        except StoreUnavailable:
+            log.warning("the digest loop could not reach the store; it tries again at the next beat")
+            return
         except Exception:
             log.exception("the digest loop hit an error; it goes on at the next beat")
+            return
+        report = asyncio.create_task(self._report_beat(started), name="digest beat report")
+        self._reports.add(report)
+        report.add_done_callback(self._reports.discard)
 
     @scheduler.before_loop
     async def _wait_for_store(self) -> None:
         await self.bot.wait_for_store()
 
+    async def start_due_digests(self) -> list[asyncio.Task[str | None]]:
+        """One task for each guild whose digest is due now, at most ``CONCURRENT_POSTS`` of them
+        posting at once. A guild whose post is still under way from an earlier beat is left to it."""
+        started: list[asyncio.Task[str | None]] = []
+        for config, local_date in await self.bot.store.digests.due_guilds():
+            guild_id = config.guild_id
+            if guild_id in self._posting:
+                continue
+            poster = asyncio.create_task(
+                self._post_guild(guild_id, config.channel_id or "", local_date), name=f"digest {guild_id}"
+            )
+            self._posting[guild_id] = poster
+            poster.add_done_callback(lambda done, guild_id=guild_id: self._forget_poster(guild_id, done))
+            started.append(poster)
+        return started
+
+    def _forget_poster(self, guild_id: str, done: asyncio.Task[str | None]) -> None:
+        if self._posting.get(guild_id) is done:
+            del self._posting[guild_id]
+
     async def post_due_digests(self) -> int:
-        """Claims and posts every digest due now; returns how many were posted."""
-        digests = self.bot.store.digests
-        posted = 0
-        due = await digests.due()
-        for config, local_date in due:
-            try:
-                if await self._claim_and_post(config.guild_id, config.channel_id or "", local_date):
-                    posted += 1
-            except Exception:
-                log.exception("digest for guild %s failed", config.guild_id)
+        """Claims and posts every digest due now and waits for the posts; returns how many went out."""
+        return await self._report_beat(await self.start_due_digests())
+
+    async def _report_beat(self, started: list[asyncio.Task[str | None]]) -> int:
+        outcomes = await asyncio.gather(*started, return_exceptions=True)
+        posted = sum(1 for outcome in outcomes if isinstance(outcome, str))
         # Lets an operator (and the two-process test) see each beat and which process posted.
-        log.debug("digest beat by %s: %d due, %d posted", self.worker_id, len(due), posted)
+        log.debug("digest beat by %s: %d started, %d posted", self.worker_id, len(started), posted)
         return posted
+
+    async def _post_guild(self, guild_id: str, channel_id: str, local_date: date) -> str | None:
+        async with self._post_slots:
+            try:
+                return await self._claim_and_post(guild_id, channel_id, local_date)
+            except StoreUnavailable:
+                # An outage, not a bug: a later beat tries again (after the lease, if the day was claimed).
+                log.warning("digest for guild %s not posted now: the store is unavailable", guild_id)
+            except Exception:
+                log.exception("digest for guild %s failed", guild_id)
+            return None
 
     async def _claim_and_post(self, guild_id: str, channel_id: str, local_date: date) -> str | None:
         claim = await self.bot.store.digests.claim(guild_id, channel_id, local_date, self.worker_id)

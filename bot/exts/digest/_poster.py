@@ -60,14 +60,12 @@ async def post_digest(bot: InsightBot, claim: DigestClaim, sleep: Sleeper = asyn
         except (discord.Forbidden, discord.NotFound) as error:
             reason = _permanent_reason(error, claim.channel_id)
             log.warning("digest for guild %s turned off: %s", claim.guild_id, reason)
-            await store.digests.mark_failed(claim.run_id, reason, permanent=True)
+            await store.digests.mark_failed(claim, reason, permanent=True)
             return None
         except discord.HTTPException as error:
             if not (error.status == 429 or error.status >= 500) or attempt == ATTEMPTS:
                 log.error("digest for guild %s not posted after %d attempts: %s", claim.guild_id, attempt, error)
-                await store.digests.mark_failed(
-                    claim.run_id, f"Discord answered {error.status}: {error.text[:200]}", permanent=False
-                )
+                await store.digests.mark_failed(claim, f"Discord answered {error.status}: {error.text[:200]}", permanent=False)
                 return None
             pause = FIRST_PAUSE_SECONDS * 2 ** (attempt - 1)
             log.warning("digest for guild %s: Discord answered %s; trying again in %.0f s", claim.guild_id, error.status, pause)

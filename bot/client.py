@@ -21,7 +21,7 @@ from bot.errors import StoreStarting, install_error_handler
 from bot.exts import extension_names
 from bot.views import SaveButton
 from config.settings import Settings
-from store.service import InsightStore
+from store import InsightStore
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from discord import app_commands
 from bot import telemetry
 from bot.rendering import safe
 from bot.replies import send_notice
-from store.errors import InvalidInput, StoreError, StoreUnavailable
+from store import InvalidInput, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,7 @@ from typing import Any
 import discord
 
 from bot import limits
-from store.model import IngestReport, SearchHit, SourceRef
-from store.saved import SavedItem, SavedPage
+from store import IngestReport, SavedItem, SavedPage, SearchHit, SourceRef
 
 ACCENT = discord.Colour(0x5865F2)
 WARNING = discord.Colour(0xE67E22)

@@ -18,7 +18,7 @@ from config.settings import DEFAULT_DISCORD_API_BASE, ConfigError, Settings
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
-    from store.service import InsightStore
+    from store import InsightStore
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,7 @@ async def _bot_gateway_url(base: str, token: str) -> str:
 
 
 async def _open_store(settings: Settings) -> InsightStore:
-    from cli.resources import build_embedder
-    from store.service import InsightStore
+    from store import InsightStore, build_embedder
 
     embedder = await asyncio.to_thread(build_embedder, settings)
     return await InsightStore.open(settings, embedder)

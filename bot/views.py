@@ -26,9 +26,7 @@ from bot.errors import reply_with_error
 from bot.limits import BUTTON_LABEL, truncate
 from bot.rendering import RenderedMessage
 from bot.replies import defer_thinking, send, send_notice
-from store.errors import InsightNotFound
-from store.model import SearchHit
-from store.saved import SavedPage
+from store import InsightNotFound, SavedPage, SearchHit
 
 if TYPE_CHECKING:
     from bot.client import InsightBot

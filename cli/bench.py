@@ -35,7 +35,7 @@ def _sizes(value: str) -> list[int]:
 def bench(context: click.Context, sizes: str, lookups: int, cache_dir: Path, as_json: bool) -> None:
     """Measure lookup latency, concurrency, ingest, start-up, memory and quality."""
     from cli.resources import build_embedder
-    from store.bench.runner import run_bench
+    from store import run_bench
 
     embedder = build_embedder(context.obj["settings"])
     result = asyncio.run(run_bench(_sizes(sizes), lookups, cache_dir, embedder))

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from store.errors import StoreError
+from store import StoreError
 
 
 @click.group()

@@ -1,7 +1,7 @@
 """`insight-recall health`: is the store reachable? For container health checks and operators.
 
-It reads the settings and asks the database and Chroma for an answer without loading the model,
-so it costs well under a second and can run every half minute.
+It reads the settings and asks the store (store.check_health), which loads no model, so it costs
+well under a second and can run every half minute.
 """
 
 from __future__ import annotations
@@ -12,31 +12,7 @@ import sys
 
 import click
 
-from config.settings import Settings
-
-
-async def check_health(settings: Settings) -> dict[str, str]:
-    from sqlalchemy import text
-
-    from store.database import create_engine
-    from store.vector_index import open_chroma_client
-
-    problems: dict[str, str] = {}
-    engine = create_engine(settings.resolved_database_url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as error:
-        problems["database"] = f"unreachable ({type(error).__name__})"
-    finally:
-        await engine.dispose()
-    if settings.chroma_url:
-        try:
-            client = await asyncio.to_thread(open_chroma_client, settings.chroma_url, settings.chroma_dir)
-            await asyncio.to_thread(client.heartbeat)
-        except Exception as error:
-            problems["chroma"] = f"unreachable ({type(error).__name__})"
-    return problems
+from store import check_health
 
 
 @click.command()
@@ -53,3 +29,7 @@ def health(context: click.Context, as_json: bool) -> None:
     else:
         click.echo("ok")
     sys.exit(1 if problems else 0)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(health)

@@ -19,8 +19,7 @@ import click
 from cli import render
 from cli.resources import open_store, sample_briefs_dir
 from config.settings import ConfigError, Settings, load_settings
-from store.errors import StoreError
-from store.export import export_saved
+from store import StoreError, export_saved
 
 T = TypeVar("T")
 
@@ -276,9 +275,9 @@ def demo(context: click.Context, query: str, as_json: bool) -> None:
 
 
 def _register_feature_commands() -> None:
-    from cli import bench_commands, bot_commands, digest_commands
+    from cli import bench_commands, bot_commands, digest_commands, health
 
-    for module in (bot_commands, digest_commands, bench_commands):
+    for module in (bot_commands, digest_commands, health, bench_commands):
         module.register(cli)
 
 

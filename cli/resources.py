@@ -6,18 +6,13 @@ from importlib import resources
 from pathlib import Path
 
 from config.settings import Settings
-from store.embedding import Embedder, load_embedder
-from store.service import InsightStore
+from store import InsightStore, build_embedder
 
-
-def build_embedder(settings: Settings) -> Embedder:
-    """Kept as a seam so tests can hand in a fake embedder without loading torch."""
-    return load_embedder(
-        settings.embedding_model, settings.device, backend=settings.embedding_backend, cache_dir=settings.data_dir / "model-cache"
-    )
+__all__ = ["build_embedder", "open_store", "sample_briefs_dir"]
 
 
 async def open_store(settings: Settings, *, reconcile: bool = True) -> InsightStore:
+    # build_embedder is looked up here, in this module, so tests can hand in a fake embedder.
     return await InsightStore.open(settings, build_embedder(settings), reconcile=reconcile)
 
 

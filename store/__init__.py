@@ -1,5 +1,106 @@
 """The insight store: ingest, embeddings, the Chroma index, search, saved lists and digest selection.
 
 Plain Python over strings and ids; it knows nothing of Discord, so the bot and the command line are
-two thin fronts over the same code.
+two thin fronts over the same code. This module is their one door: they import from ``store`` only,
+never from its modules, so the parts behind it can move without touching a front.
+
+Names load on first use (PEP 562): ``import store`` costs nothing, and a command that never searches
+never imports numpy, Chroma or the model.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The public name and the module that defines it. A front needing something else asks for a method
+# or a name here; it does not reach into the module.
+_EXPORTS: dict[str, str] = {
+    # The store and what it is built from once at start-up.
+    "InsightStore": "store.service",
+    "ReconcileReport": "store.service",
+    "build_embedder": "store.startup",
+    "Embedder": "store.embedding",
+    "SavedLists": "store.saved",
+    # What it returns.
+    "IngestReport": "store.model",
+    "SearchHit": "store.model",
+    "SearchResult": "store.model",
+    "SourceRef": "store.model",
+    "RelatedInsight": "store.model",
+    "SavedItem": "store.saved",
+    "SavedPage": "store.saved",
+    "DigestClaim": "store.digest.service",
+    "DigestStatus": "store.digest.service",
+    "DigestConfig": "store.digest.schedule",
+    # Its errors.
+    "StoreError": "store.errors",
+    "InsightNotFound": "store.errors",
+    "InvalidInput": "store.errors",
+    "StoreUnavailable": "store.errors",
+    "DataDirectoryLocked": "store.errors",
+    # Limits and plain helpers the fronts word their answers with.
+    "MAX_QUERY_CHARS": "store.search",
+    "export_saved": "store.export",
+    "timezone_choices": "store.digest.schedule",
+    "local_today": "store.digest.schedule",
+    "check_health": "store.health",
+    "run_bench": "store.bench.runner",
+}
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "DataDirectoryLocked",
+    "DigestClaim",
+    "DigestConfig",
+    "DigestStatus",
+    "Embedder",
+    "IngestReport",
+    "InsightNotFound",
+    "InsightStore",
+    "InvalidInput",
+    "ReconcileReport",
+    "RelatedInsight",
+    "SavedItem",
+    "SavedLists",
+    "SavedPage",
+    "SearchHit",
+    "SearchResult",
+    "SourceRef",
+    "StoreError",
+    "StoreUnavailable",
+    "build_embedder",
+    "check_health",
+    "export_saved",
+    "local_today",
+    "run_bench",
+    "timezone_choices",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:
+    from store.bench.runner import run_bench
+    from store.digest.schedule import DigestConfig, local_today, timezone_choices
+    from store.digest.service import DigestClaim, DigestStatus
+    from store.embedding import Embedder
+    from store.errors import DataDirectoryLocked, InsightNotFound, InvalidInput, StoreError, StoreUnavailable
+    from store.export import export_saved
+    from store.health import check_health
+    from store.model import IngestReport, RelatedInsight, SearchHit, SearchResult, SourceRef
+    from store.saved import SavedItem, SavedLists, SavedPage
+    from store.search import MAX_QUERY_CHARS
+    from store.service import InsightStore, ReconcileReport
+    from store.startup import build_embedder

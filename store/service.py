@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from filelock import FileLock, Timeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +28,7 @@ from store.ingest import BRIEFS_PER_BATCH, Ingestor
 from store.model import BriefSource, IngestReport, ParsedBrief, SearchHit, SearchResult
 from store.outages import is_outage, translate_outages
 from store.parsing import ParseError, iter_input_files, parse_bytes, parse_file
-from store.repository import InsightRepository
+from store.repository import InsightRepository, WriteBatch
 from store.saved import SavedLists
 from store.search import Searcher, SearchTuning
 from store.text import clean_text
@@ -201,6 +202,11 @@ class InsightStore:
         return await self.searcher.related(insight_id)
 
     @translate_outages
+    async def autocomplete(self, fragment: str, limit: int = 25) -> list[tuple[str, str]]:
+        """(id, text) of insights whose text contains the typed fragment, newest first."""
+        return await self.repository.autocomplete(fragment, limit=limit)
+
+    @translate_outages
     async def stats(self) -> dict[str, Any]:
         counts = await self.repository.stats()
         counts["indexed"] = await asyncio.to_thread(self.index.count)
@@ -263,6 +269,14 @@ class InsightStore:
         log.info("indexed %d stored insights whose Chroma write had failed", len(pending))
 
     @translate_outages
+    async def write_prepared(self, batch: WriteBatch, vectors_for: Callable[[list[str]], np.ndarray]) -> list[str]:
+        """Writes insights whose vectors the caller already has (the benchmark's cached encodes), so a
+        large store is built without encoding it again; returns the ids that were new."""
+        outcome = await self.repository.write_batch(batch)
+        ids = list(outcome.new_ids)
+        await asyncio.to_thread(self.index.upsert, ids, vectors_for(ids))
+        return ids
+
     async def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Rebuilds Chroma (and SQLite's lexical index) from SQL alone."""
         total = await self.repository.count()

@@ -66,9 +66,7 @@ async def build_store(store: InsightStore, texts: list[str], vectors: np.ndarray
                     tuple(insight_id(text) for text in related),
                 )
             )
-        outcome = await store.repository.write_batch(batch)
-        ids = outcome.new_ids
-        await asyncio.to_thread(store.index.upsert, ids, vectors[[position[found] for found in ids]])
+        await store.write_prepared(batch, lambda ids: vectors[[position[found] for found in ids]])
 
 
 async def _lookup_latencies(store: InsightStore, asked: list[str]) -> list[float]:

@@ -24,8 +24,7 @@ from bot.checks import manager_only
 from bot.exts.digest._poster import post_digest
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
-from store.digest import schedule
-from store.errors import InvalidInput, StoreUnavailable
+from store import InvalidInput, StoreUnavailable, local_today, timezone_choices
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -180,7 +179,7 @@ class DigestCog(commands.Cog):
     async def timezone_choices(
         self, _interaction: discord.Interaction[InsightBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=name, value=name) for name in schedule.timezone_choices(current[:64], CHOICES)]
+        return [app_commands.Choice(name=name, value=name) for name in timezone_choices(current[:64], CHOICES)]
 
     @digest.command(name="off", description="Stop the daily digest")
     @manager_only()
@@ -205,7 +204,7 @@ class DigestCog(commands.Cog):
         if config is None or config.channel_id is None or not config.enabled:
             await send_notice(interaction, "Set a channel first with /digest channel.")
             return
-        today = schedule.local_today(store.digests.clock(), config.timezone)
+        today = local_today(store.digests.clock(), config.timezone)
         message_id = await self._claim_and_post(config.guild_id, config.channel_id, today)
         if message_id is not None:
             await send_notice(interaction, f"Posted today's digest in <#{config.channel_id}>.")

@@ -19,7 +19,7 @@ import discord
 
 from bot import rendering
 from bot.views import SaveButton
-from store.digest.service import DigestClaim
+from store import DigestClaim
 
 if TYPE_CHECKING:
     from bot.client import InsightBot

@@ -21,7 +21,7 @@ from bot.errors import AttachmentRefused
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send
 from bot.views import SaveButton, SearchPager
-from store.search import MAX_QUERY_CHARS
+from store import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -88,7 +88,7 @@ class InsightsCog(commands.Cog):
         if store is None:
             return []
         try:
-            rows = await store.repository.autocomplete(current[:100], limit=CHOICES)
+            rows = await store.autocomplete(current[:100], limit=CHOICES)
         except Exception:
             log.warning("autocomplete for /insight related failed", exc_info=True)
             return []

@@ -20,8 +20,7 @@ from bot.errors import AttachmentRefused
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
 from bot.views import SAVED_PER_PAGE, SavedListPager
-from store.export import export_saved
-from store.saved import SavedPage
+from store import SavedPage, export_saved
 
 if TYPE_CHECKING:
     from bot.client import InsightBot

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from discord.ext import commands, tasks
 
-from store.errors import StoreUnavailable
+from store import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.client import InsightBot

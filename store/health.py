@@ -1,0 +1,36 @@
+"""Is the store reachable? Asked by container health checks and operators every half minute.
+
+It asks the database and Chroma for an answer without loading the model, so it costs well under a
+second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from config.settings import Settings
+
+
+async def check_health(settings: Settings) -> dict[str, str]:
+    """Each part that does not answer, with a short reason; empty when all is well."""
+    from sqlalchemy import text
+
+    from store.database import create_engine
+    from store.vector_index import open_chroma_client
+
+    problems: dict[str, str] = {}
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:
+        problems["database"] = f"unreachable ({type(error).__name__})"
+    finally:
+        await engine.dispose()
+    if settings.chroma_url:
+        try:
+            client = await asyncio.to_thread(open_chroma_client, settings.chroma_url, settings.chroma_dir)
+            await asyncio.to_thread(client.heartbeat)
+        except Exception as error:
+            problems["chroma"] = f"unreachable ({type(error).__name__})"
+    return problems

@@ -1,0 +1,105 @@
+"""The layers point one way: config <- store <- bot, cli (the command line may start the bot).
+
+Read from the source with ast, so an import hidden inside a function (a lazy import) counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) for every import in the file; names is empty for ``import x``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name, []) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module, [alias.name for alias in node.names]))
+    return found
+
+
+def _offences(packages: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for package in packages
+        for path in _modules(package)
+        for line, module, _names in _imports(path)
+        if module.split(".")[0] in forbidden
+    ]
+
+
+def test_fronts_import_only_the_store_package_itself() -> None:
+    reaching = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for package in ("bot", "cli")
+        for path in _modules(package)
+        for line, module, _names in _imports(path)
+        if module.startswith("store.")
+    ]
+    assert reaching == []
+
+
+def test_fronts_import_only_public_names_of_the_store() -> None:
+    private = [
+        f"{path.relative_to(ROOT)}:{line} imports {name} from store"
+        for package in ("bot", "cli")
+        for path in _modules(package)
+        for line, module, names in _imports(path)
+        if module == "store"
+        for name in names
+        if name not in store.__all__
+    ]
+    assert private == []
+
+
+def test_store_and_config_import_no_front() -> None:
+    assert _offences(("store", "config"), ("bot", "cli")) == []
+
+
+def test_config_imports_no_store() -> None:
+    assert _offences(("config",), ("store",)) == []
+
+
+def test_bot_does_not_import_the_command_line() -> None:
+    assert _offences(("bot",), ("cli",)) == []
+
+
+@pytest.mark.parametrize(("one", "other"), [("bot/client.py", "bot.views"), ("bot/views.py", "bot.client")])
+def test_client_and_views_do_not_import_each_other(one: str, other: str) -> None:
+    assert [module for _line, module, _names in _imports(ROOT / one) if module == other] == []
+
+
+def test_every_public_name_of_the_store_resolves() -> None:
+    for name in store.__all__:
+        assert getattr(store, name) is not None, name
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError):
+        _ = store.repository_of_nothing  # type: ignore[attr-defined]
+
+
+def test_importing_the_store_package_imports_none_of_its_modules() -> None:
+    """A front that names one thing pays for that thing only (--help and health stay quick)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, store; print(sorted(m for m in sys.modules if m.startswith('store.')))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    assert loaded == "[]"

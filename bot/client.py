@@ -19,7 +19,6 @@ from discord.ext import commands
 from bot import telemetry
 from bot.errors import StoreStarting, install_error_handler
 from bot.exts import extension_names
-from bot.views import SaveButton
 from config.settings import Settings
 from store import InsightStore
 
@@ -90,8 +89,6 @@ class InsightBot(commands.Bot):
     async def setup_hook(self) -> None:
         for name in extension_names():
             await self.load_extension(name)
-        # Registered here rather than per message, so Save buttons sent before a restart still work.
-        self.add_dynamic_items(SaveButton)
         install_error_handler(self.tree)
         if self.settings.dev_guild_id is not None:
             await self._sync_dev_guild(self.settings.dev_guild_id)

@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from config.exit_codes import ExitCode
 from config.settings import DEFAULT_DISCORD_API_BASE, ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
 REJECTED_TOKEN = "error: Discord rejected the token (401): reset it in the developer portal"
 
 
@@ -137,10 +135,10 @@ async def _serve(settings: Settings, token: str) -> int:
         await point_at_api(settings, token)
     except discord.LoginFailure:
         print(REJECTED_TOKEN, file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     except ApiUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     bot = create_bot(settings)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -150,7 +148,7 @@ async def _serve(settings: Settings, token: str) -> int:
     store_task = asyncio.create_task(_open_store(settings), name="open-store")
     bot_task = asyncio.create_task(bot.start(token), name="discord-client")
     stop_task = asyncio.create_task(stopping.wait(), name="stop-signal")
-    exit_code = EXIT_OK
+    exit_code = ExitCode.OK
     store: InsightStore | None = None
     try:
         pending: set[asyncio.Task[object]] = {store_task, bot_task, stop_task}  # type: ignore[assignment]
@@ -165,7 +163,7 @@ async def _serve(settings: Settings, token: str) -> int:
                         if reason.startswith("cannot open the insight store")
                         else f"cannot open the insight store: {reason}",
                     )
-                    exit_code = EXIT_FAILED
+                    exit_code = ExitCode.FAILED
                     break
                 store = store_task.result()
                 bot.attach_store(store)
@@ -173,10 +171,10 @@ async def _serve(settings: Settings, token: str) -> int:
                 error = bot_task.exception()
                 if isinstance(error, discord.LoginFailure):
                     print(REJECTED_TOKEN, file=sys.stderr)
-                    exit_code = EXIT_FAILED
+                    exit_code = ExitCode.FAILED
                 elif error is not None:
                     log.error("the Discord connection ended: %s", error)
-                    exit_code = EXIT_FAILED
+                    exit_code = ExitCode.FAILED
                 break
             if stop_task in done:
                 log.info("stopping on signal")
@@ -213,7 +211,7 @@ async def _shutdown(bot: InsightBot, store_task: asyncio.Task[InsightStore], sto
 def run_bot(settings: Settings) -> int:
     token = check_token(settings)
     if token is None:
-        return EXIT_CONFIG
+        return ExitCode.CONFIG
     install_redactor(token)
     return asyncio.run(_serve(settings, token))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import discord
 
@@ -29,7 +29,7 @@ from bot.replies import defer_thinking, send, send_notice
 from store import InsightNotFound, SavedPage, SearchHit
 
 if TYPE_CHECKING:
-    from bot.client import InsightBot
+    from store import InsightStore
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,16 @@ def save_custom_id(insight_id: str) -> str:
     return f"{SAVE_PREFIX}{insight_id}"
 
 
-def _bot(interaction: discord.Interaction[Any]) -> InsightBot:
-    return cast("InsightBot", interaction.client)
+class StoreHolder(Protocol):
+    """What the views need of the bot. Typed by shape, so this module does not import bot.client
+    (which would make the client and the views import each other)."""
+
+    @property
+    def store(self) -> InsightStore: ...
+
+
+def _bot(interaction: discord.Interaction[Any]) -> StoreHolder:
+    return cast("StoreHolder", interaction.client)
 
 
 class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_TEMPLATE):

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from config.exit_codes import ExitCode
 from config.settings import ConfigError, Settings
 
 
@@ -35,7 +36,7 @@ def sync_commands_command(context: click.Context, guild_id: int | None, as_json:
         settings.require_discord_token()
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.CONFIG)
 
     import aiohttp
     import discord
@@ -46,13 +47,13 @@ def sync_commands_command(context: click.Context, guild_id: int | None, as_json:
         count = sync_commands(settings, guild_id)
     except discord.LoginFailure:
         click.echo(REJECTED_TOKEN, err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     except discord.HTTPException as error:
         click.echo(f"error: Discord refused the command sync (HTTP {error.status}): {error.text}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     except (aiohttp.ClientError, OSError) as error:
         click.echo(f"error: cannot reach the Discord API at {settings.discord_api_base}: {type(error).__name__}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     if as_json:
         click.echo(json.dumps({"synced": count, "guild": guild_id}))
     else:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from config.exit_codes import ExitCode
 from store import StoreError
 
 
@@ -33,7 +34,7 @@ def preview(context: click.Context, guild_id: str | None, as_json: bool) -> None
         picks = asyncio.run(work())
     except StoreError as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     if as_json:
         click.echo(json.dumps({"insights": picks}, ensure_ascii=False))
         return

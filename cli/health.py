@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from config.exit_codes import ExitCode
 from store import check_health
 
 
@@ -28,7 +29,7 @@ def health(context: click.Context, as_json: bool) -> None:
             click.echo(f"{part}: {problem}", err=True)
     else:
         click.echo("ok")
-    sys.exit(1 if problems else 0)
+    sys.exit(ExitCode.FAILED if problems else ExitCode.OK)
 
 
 def register(group: click.Group) -> None:

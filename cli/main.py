@@ -18,13 +18,11 @@ import click
 
 from cli import render
 from cli.resources import open_store, sample_briefs_dir
+from config.exit_codes import ExitCode
 from config.settings import ConfigError, Settings, load_settings
 from store import StoreError, export_saved
 
 T = TypeVar("T")
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _settings(context: click.Context) -> Settings:
@@ -36,7 +34,7 @@ def _run(coroutine: Awaitable[T]) -> T:
         return asyncio.run(coroutine)  # type: ignore[arg-type]
     except StoreError as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -55,7 +53,7 @@ def cli(context: click.Context, verbose: bool) -> None:
         settings = load_settings()
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+        sys.exit(ExitCode.CONFIG)
     logging.basicConfig(
         level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -82,7 +80,7 @@ def ingest(context: click.Context, paths: tuple[Path, ...], as_json: bool) -> No
     report = _run(work())
     _emit(as_json, report, lambda: render.ingest_report(report))
     if report["failed"]:
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
 
 
 @cli.command()

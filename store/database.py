@@ -9,7 +9,6 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-import store.digest.schema  # noqa: F401  (registers the digest tables on the shared metadata)
 from store.errors import StoreUnavailable
 from store.outages import is_outage
 from store.schema import SCHEMA_VERSION, metadata, schema_info

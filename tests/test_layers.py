@@ -103,3 +103,35 @@ def test_importing_the_store_package_imports_none_of_its_modules() -> None:
         cwd=ROOT,
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def test_the_schema_module_holds_every_table_the_database_creates() -> None:
+    """The digest tables sit beside SCHEMA_VERSION; nothing is imported only for its side effect."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, store.database as d; "
+            "print('digest_runs' in d.metadata.tables, 'store.digest.schema' in sys.modules, 'store.digest' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    assert loaded == "True False False"
+
+
+def test_python_dash_m_bot_starts_the_bot_not_the_command_line() -> None:
+    """Without a token the bot refuses at once with the settings' exit code, as `insight-recall run` does."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "INSIGHT_DISCORD_TOKEN": "", "INSIGHT_DATA_DIR": str(ROOT / ".no-such-data")},
+        timeout=120,
+    )
+    assert finished.returncode == 2, finished.stderr
+    assert "token" in finished.stderr.lower()
+    assert "Usage:" not in finished.stdout

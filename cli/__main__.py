@@ -1,0 +1,5 @@
+"""`python -m cli` is the same command line as `insight-recall`."""
+
+from cli.main import main
+
+main()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from config.exit_codes import ExitCode
-from store import StoreError
+if TYPE_CHECKING:
+    from store import InsightStore
 
 
 @click.group()
@@ -24,17 +22,12 @@ def digest() -> None:
 @click.pass_context
 def preview(context: click.Context, guild_id: str | None, as_json: bool) -> None:
     """Show, without posting or recording anything, the five insights a digest would post now."""
-    from cli.resources import open_store
+    from cli.resources import with_store
 
-    async def work() -> list[dict[str, Any]]:
-        async with await open_store(context.obj["settings"], reconcile=False) as store:
-            return [pick.as_dict() for pick in await store.digests.preview(guild_id)]
+    async def work(store: InsightStore) -> list[dict[str, Any]]:
+        return [pick.as_dict() for pick in await store.digests.preview(guild_id)]
 
-    try:
-        picks = asyncio.run(work())
-    except StoreError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(ExitCode.FAILED)
+    picks = with_store(context, work)
     if as_json:
         click.echo(json.dumps({"insights": picks}, ensure_ascii=False))
         return

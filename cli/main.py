@@ -6,35 +6,27 @@ and prints either a human view or (with --json) one JSON document that scripts a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli import render
-from cli.resources import open_store, sample_briefs_dir
+from cli.resources import sample_briefs_dir, with_store
 from config.exit_codes import ExitCode
 from config.settings import ConfigError, Settings, load_settings
 from store import StoreError, export_saved
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from store import InsightStore
 
 
 def _settings(context: click.Context) -> Settings:
     return context.obj["settings"]  # type: ignore[no-any-return]
-
-
-def _run(coroutine: Awaitable[T]) -> T:
-    try:
-        return asyncio.run(coroutine)  # type: ignore[arg-type]
-    except StoreError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(ExitCode.FAILED)
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -71,13 +63,12 @@ def cli(context: click.Context, verbose: bool) -> None:
 def ingest(context: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Add briefs (.txt/.md), emails (.eml/.mbox), JSON Lines or notes; folders are walked."""
 
-    async def work() -> dict[str, Any]:
-        async with await open_store(_settings(context)) as store:
-            with render.progress_bar("ingesting", enabled=not as_json) as advance:
-                report = await store.ingest_paths(paths, progress=advance)
+    async def work(store: InsightStore) -> dict[str, Any]:
+        with render.progress_bar("ingesting", enabled=not as_json) as advance:
+            report = await store.ingest_paths(paths, progress=advance)
         return report.as_dict()
 
-    report = _run(work())
+    report = with_store(context, work, reconcile=True)
     _emit(as_json, report, lambda: render.ingest_report(report))
     if report["failed"]:
         sys.exit(ExitCode.FAILED)
@@ -94,26 +85,24 @@ def search(context: click.Context, query: str | None, count: int | None, queries
     if (query is None) == (queries_file is None):
         raise click.UsageError('give a QUERY or --queries-file FILE (one of them), e.g. insight-recall search "custom AI chips"')
 
-    async def one() -> dict[str, Any]:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return (await store.search(query or "", count)).as_dict()
+    async def one(store: InsightStore) -> dict[str, Any]:
+        return (await store.search(query or "", count)).as_dict()
 
-    async def many() -> None:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            for line in queries_file:
-                text = line.strip()
-                if not text:
-                    continue
-                try:
-                    answer: dict[str, Any] = (await store.search(text, count)).as_dict()
-                except StoreError as error:
-                    answer = {"query": text, "error": str(error), "results": []}
-                click.echo(json.dumps(answer, ensure_ascii=False))
+    async def many(store: InsightStore) -> None:
+        for line in queries_file:
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                answer: dict[str, Any] = (await store.search(text, count)).as_dict()
+            except StoreError as error:
+                answer = {"query": text, "error": str(error), "results": []}
+            click.echo(json.dumps(answer, ensure_ascii=False))
 
     if queries_file is not None:
-        _run(many())
+        with_store(context, many)
         return
-    result = _run(one())
+    result = with_store(context, one)
     _emit(as_json, result, lambda: render.search_result(result))
 
 
@@ -124,11 +113,10 @@ def search(context: click.Context, query: str | None, count: int | None, queries
 def related(context: click.Context, insight_id: str, as_json: bool) -> None:
     """Show one insight with all its related insights."""
 
-    async def work() -> dict[str, Any]:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return (await store.related(insight_id)).as_dict()
+    async def work(store: InsightStore) -> dict[str, Any]:
+        return (await store.related(insight_id)).as_dict()
 
-    hit = _run(work())
+    hit = with_store(context, work)
     _emit(as_json, hit, lambda: render.search_result({"query": None, "results": [hit]}))
 
 
@@ -138,11 +126,10 @@ def related(context: click.Context, insight_id: str, as_json: bool) -> None:
 def stats(context: click.Context, as_json: bool) -> None:
     """Counts of insights, briefs, links and saved items."""
 
-    async def work() -> dict[str, Any]:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return await store.stats()
+    async def work(store: InsightStore) -> dict[str, Any]:
+        return await store.stats()
 
-    counts = _run(work())
+    counts = with_store(context, work)
     _emit(as_json, counts, lambda: render.key_values(counts))
 
 
@@ -152,12 +139,11 @@ def stats(context: click.Context, as_json: bool) -> None:
 def reindex(context: click.Context, as_json: bool) -> None:
     """Rebuild the Chroma index (and SQLite's word index) from the SQL database."""
 
-    async def work() -> int:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            with render.progress_bar("reindexing", enabled=not as_json) as advance:
-                return await store.reindex(progress=advance)
+    async def work(store: InsightStore) -> int:
+        with render.progress_bar("reindexing", enabled=not as_json) as advance:
+            return await store.reindex(progress=advance)
 
-    indexed = _run(work())
+    indexed = with_store(context, work)
     _emit(as_json, {"indexed": indexed}, lambda: click.echo(f"reindexed {indexed} insights"))
 
 
@@ -178,11 +164,10 @@ def _user_option(function: Callable[..., Any]) -> Callable[..., Any]:
 def saved_add(context: click.Context, user_id: str, insight_id: str, as_json: bool) -> None:
     """Save an insight to a person's list (saving twice keeps one)."""
 
-    async def work() -> bool:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return await store.saved.save(user_id, insight_id.strip().lower())
+    async def work(store: InsightStore) -> bool:
+        return await store.saved.save(user_id, insight_id.strip().lower())
 
-    added = _run(work())
+    added = with_store(context, work)
     _emit(as_json, {"saved": added, "already_saved": not added}, lambda: click.echo("saved" if added else "already saved"))
 
 
@@ -194,11 +179,10 @@ def saved_add(context: click.Context, user_id: str, insight_id: str, as_json: bo
 def saved_remove(context: click.Context, user_id: str, insight_id: str, as_json: bool) -> None:
     """Remove an insight from a person's list."""
 
-    async def work() -> bool:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return await store.saved.remove(user_id, insight_id.strip().lower())
+    async def work(store: InsightStore) -> bool:
+        return await store.saved.remove(user_id, insight_id.strip().lower())
 
-    removed = _run(work())
+    removed = with_store(context, work)
     _emit(as_json, {"removed": removed}, lambda: click.echo("removed" if removed else "it was not in the list"))
 
 
@@ -212,20 +196,19 @@ def saved_remove(context: click.Context, user_id: str, insight_id: str, as_json:
 def saved_list(context: click.Context, user_id: str, page: int, per_page: int, query: str | None, as_json: bool) -> None:
     """A person's saved insights, newest first."""
 
-    async def work() -> dict[str, Any]:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            if query is not None:
-                items = await store.saved.search(user_id, query, limit=per_page)
-                return {"page": 1, "pages": 1, "total": len(items), "items": [render.saved_item(item) for item in items]}
-            listing = await store.saved.list(user_id, page=page, per_page=per_page)
-            return {
-                "page": listing.page,
-                "pages": listing.pages,
-                "total": listing.total,
-                "items": [render.saved_item(item) for item in listing.items],
-            }
+    async def work(store: InsightStore) -> dict[str, Any]:
+        if query is not None:
+            items = await store.saved.search(user_id, query, limit=per_page)
+            return {"page": 1, "pages": 1, "total": len(items), "items": [render.saved_item(item) for item in items]}
+        listing = await store.saved.list(user_id, page=page, per_page=per_page)
+        return {
+            "page": listing.page,
+            "pages": listing.pages,
+            "total": listing.total,
+            "items": [render.saved_item(item) for item in listing.items],
+        }
 
-    listing = _run(work())
+    listing = with_store(context, work)
     _emit(as_json, listing, lambda: render.saved_listing(listing))
 
 
@@ -237,11 +220,10 @@ def saved_list(context: click.Context, user_id: str, page: int, per_page: int, q
 def saved_export(context: click.Context, user_id: str, fmt: str, output: Path | None) -> None:
     """Export a person's saved list as Markdown, CSV or JSON."""
 
-    async def work() -> tuple[str, bytes]:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return export_saved(await store.saved.all_items(user_id), fmt)  # type: ignore[arg-type]
+    async def work(store: InsightStore) -> tuple[str, bytes]:
+        return export_saved(await store.saved.all_items(user_id), fmt)  # type: ignore[arg-type]
 
-    _filename, body = _run(work())
+    _filename, body = with_store(context, work)
     if output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
@@ -257,13 +239,12 @@ def saved_export(context: click.Context, user_id: str, fmt: str, output: Path | 
 def demo(context: click.Context, query: str, as_json: bool) -> None:
     """Load the bundled sample briefs and answer a sample search: the quick start's main job."""
 
-    async def work() -> tuple[dict[str, Any], dict[str, Any]]:
-        async with await open_store(_settings(context)) as store:
-            report = await store.ingest_paths([sample_briefs_dir()])
-            result = await store.search(query)
-            return report.as_dict(), result.as_dict()
+    async def work(store: InsightStore) -> tuple[dict[str, Any], dict[str, Any]]:
+        report = await store.ingest_paths([sample_briefs_dir()])
+        result = await store.search(query)
+        return report.as_dict(), result.as_dict()
 
-    report, result = _run(work())
+    report, result = with_store(context, work, reconcile=True)
     if as_json:
         click.echo(json.dumps({"ingest": report, "search": result}, ensure_ascii=False))
         return

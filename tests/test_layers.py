@@ -135,3 +135,36 @@ def test_python_dash_m_bot_starts_the_bot_not_the_command_line() -> None:
     assert finished.returncode == 2, finished.stderr
     assert "token" in finished.stderr.lower()
     assert "Usage:" not in finished.stdout
+
+
+def _is_number(node: ast.expr) -> bool:
+    if isinstance(node, ast.IfExp):
+        return _is_number(node.body) or _is_number(node.orelse)
+    return isinstance(node, ast.Constant) and isinstance(node.value, int)
+
+
+def test_fronts_exit_through_the_one_exit_code_enum() -> None:
+    """Exit codes are ExitCode members, not numbers written where the command ends."""
+    bare = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in ("bot", "cli")
+        for path in _modules(package)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "exit"
+        and any(_is_number(argument) for argument in node.args)
+    ]
+    assert bare == []
+
+
+def test_one_helper_opens_the_store_for_every_command() -> None:
+    """Commands hand their work to cli.resources.with_store; none opens and closes the store itself."""
+    opening = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _modules("cli")
+        if path.name != "resources.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Name) and node.id == "open_store"
+    ]
+    assert opening == []

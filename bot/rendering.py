@@ -9,6 +9,7 @@ the allowed mentions), and every message cut to Discord's limits by :mod:`bot.li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath, PureWindowsPath
@@ -27,6 +28,7 @@ RELATED_ON_SEARCH_PAGE = 4
 RELATED_ON_DETAIL = 15
 SAVED_ITEM_CHARS = 700
 NO_MATCH_TITLE = "No good match — try other words"
+ALREADY_THERE = "This insight was already in the store"
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -66,13 +68,62 @@ def one_line(text: str) -> str:
 # -- search -----------------------------------------------------------------------------------
 
 
-def search_page(query: str, hits: Sequence[SearchHit], *, first_number: int, page: int, pages: int) -> RenderedMessage:
+def search_page(
+    query: str,
+    hits: Sequence[SearchHit],
+    *,
+    first_number: int,
+    page: int,
+    pages: int,
+    found: int | None = None,
+    asked: int | None = None,
+    min_score: float | None = None,
+) -> RenderedMessage:
+    """``found`` of ``asked``: a shorter list says that only so many are close enough; a hit under
+    ``min_score`` (kept because a name in the query matched it) says it is a weak match."""
     quoted = limits.truncate(one_line(query), 200)
     heading = f"Results for “{safe(quoted)}”"
     if pages > 1:
         heading += f" · page {page} of {pages}"
-    embeds = [hit_embed(hit, number=first_number + offset, related_cap=RELATED_ON_SEARCH_PAGE) for offset, hit in enumerate(hits)]
+    if found is not None and asked is not None and found < asked:
+        heading += "\n-# " + only_close_enough(found, asked)
+    embeds = []
+    for offset, hit in enumerate(hits):
+        embed = hit_embed(hit, number=first_number + offset, related_cap=RELATED_ON_SEARCH_PAGE)
+        if min_score is not None and hit.score < min_score:
+            embed.title = f"{first_number + offset}. Insight (weak match)"
+            embed.colour = WARNING
+            embed.description = f"-# {weak_match_note(hit)}\n{embed.description}"
+        embeds.append(embed)
     return rendered(heading, embeds)
+
+
+def only_close_enough(found: int, asked: int) -> str:
+    if found == 1:
+        return f"Only 1 insight is close enough (you asked for {asked})."
+    return f"Only {found} insights are close enough (you asked for {asked})."
+
+
+def weak_match_note(hit: SearchHit) -> str:
+    names = _names_as_written(hit.text, hit.matched_terms[:4])
+    if not names:
+        return "A weak match: its meaning is not close."
+    noun = "name" if len(names) == 1 else "names"
+    return f"A weak match, found by the {noun} {', '.join(f'“{plain(name)}”' for name in names)}; its meaning is not close."
+
+
+def _names_as_written(text: str, terms: Sequence[str]) -> list[str]:
+    """The matched terms (lowercase) as the insight writes them, one name when they stand together
+    ("Dylan Patel"), each on its own otherwise."""
+    placed = []
+    for term in terms:
+        found = re.search(rf"\b{re.escape(term)}\w*", text, re.IGNORECASE)
+        placed.append((found.start(), found.group(0)) if found else (len(text), term))
+    written = [word for _, word in sorted(placed)]
+    together = " ".join(written)
+    if len(written) > 1 and together.lower() in text.lower():
+        return [text[text.lower().index(together.lower()) :][: len(together)]]
+    return written
 
 
 def no_match(query: str) -> RenderedMessage:
@@ -156,10 +207,14 @@ def stats(values: Mapping[str, Any]) -> RenderedMessage:
     return rendered(None, [embed])
 
 
-def ingest_report(report: IngestReport, title: str) -> RenderedMessage:
-    """The same counts as the command line's ingest, with each failure and skipped part by name."""
+def ingest_report(report: IngestReport, title: str, *, already_there: str | None = None) -> RenderedMessage:
+    """The same counts as the command line's ingest, with each failure and skipped part by name.
+    ``already_there``: the id of the one insight a person added by hand, said to be in the store
+    already when it was (the counts alone read "merged 1", which tells them nothing)."""
     summary = f"added {report.added}, merged {report.merged}, unchanged {report.unchanged}, failed {len(report.failed)}"
     lines = [summary]
+    if already_there is not None and already_there in report.already_there:
+        lines.insert(0, f"{ALREADY_THERE} (id `{already_there}`): nothing new was added.")
     lines += [f"• failed: {safe(failure.get('path', ''))}: {safe(failure.get('error', ''))}" for failure in report.failed]
     lines += [
         f"• skipped part of {safe(problem.get('path', ''))}: {safe(problem.get('problem', ''))}" for problem in report.problems

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePath, PureWindowsPath
 from typing import Any
 
@@ -29,6 +30,7 @@ RELATED_ON_DETAIL = 15
 SAVED_ITEM_CHARS = 700
 NO_MATCH_TITLE = "No good match — try other words"
 ALREADY_THERE = "This insight was already in the store"
+DIGEST_HEADING = "**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping"
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -292,18 +294,16 @@ __all__ = [
 
 
 def digest_message(claim: Any, hits: Sequence[SearchHit], related_cap: int) -> RenderedMessage:
-    """The daily post: five insights with a line or two of what relates to each, and the run's
-    marker, by which a restarted bot recognises a digest it already posted."""
+    """The daily post: five insights with a line or two of what relates to each. The run's marker,
+    by which a restarted bot recognises a digest it already posted, is not in the text: it rides
+    in the first Save button's custom id, which nobody reads (see the digest poster)."""
     embeds = []
     for number, (pick, hit) in enumerate(zip(claim.picks, hits, strict=True), start=1):
         embed = hit_embed(hit, number=number, related_cap=related_cap)
         if pick.resurfaced:
             embed.title = f"{number}. Insight (resurfaced)"
         embeds.append(embed)
-    return rendered(
-        f"**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping\n-# {claim.marker}",
-        embeds,
-    )
+    return rendered(DIGEST_HEADING, embeds)
 
 
 def digest_preview(picks: Sequence[Any]) -> RenderedMessage:
@@ -326,10 +326,41 @@ def digest_status(status: Any) -> RenderedMessage:
         f"Channel: <#{config.channel_id}>" if config and config.channel_id else "Channel: not set",
         f"Time: {config.post_time if config else '08:00'} {config.timezone if config else 'UTC'}",
         f"On: {'yes' if config and config.enabled else 'no'}",
+        f"State: {digest_state(status)}",
         f"Last post: {status.last_posted_date}" if status.last_posted_date else "Last post: none yet",
     ]
     if status.next_post_at is not None:
-        lines.append(f"Next post: <t:{int(status.next_post_at.timestamp())}:F>")
-    if status.problem:
-        lines.append(f"Problem: {plain(status.problem)}")
+        lines.append(f"Next post: {when(status.next_post_at)}")
+    problem = digest_problem(status)
+    if problem:
+        lines.append(f"Problem: {problem}")
     return rendered(None, [discord.Embed(title="Daily digest", description="\n".join(lines), colour=ACCENT)])
+
+
+def when(moment: datetime) -> str:
+    """A moment every reader sees in their own time zone, and how far off it is."""
+    stamp = int(moment.timestamp())
+    return f"<t:{stamp}:F> (<t:{stamp}:R>)"
+
+
+_DIGEST_STATES: Mapping[str, str] = {
+    "unset": "not set up: `/digest channel` picks a channel and turns it on",
+    "off": "off, turned off with `/digest off`; `/digest channel` turns it on again",
+    "failed": "off, because a post failed (see Problem); `/digest channel` turns it on again once that is fixed",
+    "empty": "on, but the insight store is empty: nothing is posted until insights are added",
+    "retrying": "on; today's post failed and will be tried again",
+    "on": "on",
+}
+
+
+def digest_state(status: Any) -> str:
+    return _DIGEST_STATES.get(status.state, status.state)
+
+
+def digest_problem(status: Any) -> str | None:
+    """Only what needs someone to act or wait: a deliberate off or a missing channel is a state."""
+    if status.state == "failed":
+        return plain(status.config.disabled_reason or "a post failed")
+    if status.state == "retrying":
+        return plain(f"today's post failed and will be tried again: {status.retry_error}")
+    return None

@@ -64,6 +64,8 @@ MAX_LEASE_DOUBLINGS = 3
 DIGEST_SIZE = 5
 RESURFACE_DAYS = 30
 FEEDBACK_KINDS = ("reaction", "vote")
+# The reason the bot's /digest off once stored; a deliberate off now stores no reason at all.
+TURNED_OFF_ON_PURPOSE = "turned off with /digest off"
 _DISCORD_ID = re.compile(r"^\d{1,20}$")
 
 
@@ -134,6 +136,23 @@ class DigestStatus:
     next_post_at: datetime | None
     problem: str | None
     store_empty: bool = False
+    # Today's post failed and will be retried; this is the error it got.
+    retry_error: str | None = None
+
+    @property
+    def state(self) -> str:
+        """What the digest is doing, as a code for the fronts to word: "unset" (no channel),
+        "off" (turned off on purpose), "failed" (turned off by a failure that needs fixing,
+        ``config.disabled_reason`` says which), "empty" (on, nothing to post), "retrying" (on, today's
+        post failed and is tried again) or "on"."""
+        config = self.config
+        if config is None or config.channel_id is None:
+            return "unset"
+        if not config.enabled:
+            return "off" if config.disabled_reason in (None, TURNED_OFF_ON_PURPOSE) else "failed"
+        if self.store_empty:
+            return "empty"
+        return "retrying" if self.retry_error else "on"
 
     @property
     def next_post_local(self) -> datetime | None:
@@ -155,11 +174,20 @@ class DigestStatus:
             "next_post_local": local.isoformat() if local else None,
             "problem": self.problem,
             "store_empty": self.store_empty,
+            "state": self.state,
         }
 
 
 def _config(row: Any) -> DigestConfig:
-    return DigestConfig(row.guild_id, row.channel_id, row.post_time, row.timezone, bool(row.enabled), row.disabled_reason)
+    return DigestConfig(
+        row.guild_id,
+        row.channel_id,
+        row.post_time,
+        row.timezone,
+        bool(row.enabled),
+        row.disabled_reason,
+        _aware(row.updated_at) if row.updated_at is not None else None,
+    )
 
 
 class DigestService:
@@ -256,13 +284,15 @@ class DigestService:
             ).first()
         last_date, last_message = (last.local_date, last.message_id) if last else (None, None)
         problem = None
+        retry_error = pending.last_error if pending is not None and pending.status == "claimed" else None
         if not config.enabled:
             problem = config.disabled_reason or "the digest is off: use /digest channel to turn it on"
         elif empty:
             problem = "the insight store is empty: nothing is posted until insights are added"
         elif pending is not None and pending.status == "claimed" and pending.last_error:
             problem = f"today's post failed and will be tried again: {pending.last_error}"
-        return DigestStatus(config, last_date, last_message, schedule.next_post_at(config, now, last_date), problem, empty)
+        next_at = schedule.next_post_at(config, now, last_date)
+        return DigestStatus(config, last_date, last_message, next_at, problem, empty, retry_error if config.enabled else None)
 
     async def _store_is_empty(self) -> bool:
         async with self._engine.connect() as connection:

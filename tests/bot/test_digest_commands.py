@@ -51,10 +51,14 @@ def _digest_posts(harness: BotHarness) -> list[dict[str, Any]]:
 
 
 async def _set_up(harness: BotHarness, time: str = "08:00", zone: str = "UTC") -> None:
+    """Settings made the day before: today's post is owed at its time, whenever that is."""
+    now = harness.clock.now  # type: ignore[attr-defined]
+    harness.clock.now = now - timedelta(days=1)  # type: ignore[attr-defined]
     exchange = await harness.slash(MANAGER, "digest channel", channel=text_channel())
     assert exchange.ephemeral and f"<#{CHANNEL_ID}>" in exchange.text
     exchange = await harness.slash(MANAGER, "digest time", time=time, timezone=zone)
     assert f"{time} {zone}" in exchange.text
+    harness.clock.now = now  # type: ignore[attr-defined]
 
 
 async def test_members_without_manage_server_are_refused(digest_harness: BotHarness) -> None:
@@ -92,7 +96,8 @@ async def test_the_loop_posts_at_the_set_time_once(digest_harness: BotHarness) -
     posts = _digest_posts(digest_harness)
     assert len(posts) == 1
     post = posts[0]
-    assert "insight-recall digest" in post["content"]
+    assert "insight-recall digest" not in post["content"] and "#1" not in post["content"], "the marker is not shown"
+    assert custom_ids(post)[0].endswith(":digest-" + START.date().isoformat() + "-#1"), "it rides in a custom id"
     assert 1 <= len(post["embeds"]) <= 5
     assert all(custom_id.startswith("ir:save:") for custom_id in custom_ids(post))
     request = next(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from store.service import InsightStore
-from tests.bot.conftest import ALICE, BOB, LAUNCH_INSIGHTS, LAUNCH_RELATED
 from store.text import insight_id
+from tests.bot.conftest import ALICE, BOB, LAUNCH_INSIGHTS, LAUNCH_RELATED
 from tests.bot.fake_discord import EPHEMERAL, LOADING, button, custom_ids, iter_buttons
 from tests.bot.harness import BotHarness
 

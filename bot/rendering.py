@@ -111,7 +111,7 @@ def weak_match_note(hit: SearchHit) -> str:
     if not names:
         return "A weak match: its meaning is not close."
     noun = "name" if len(names) == 1 else "names"
-    return f"A weak match, found by the {noun} {', '.join(f'“{plain(name)}”' for name in names)}; its meaning is not close."
+    return f"A weak match, found by the {noun} {', '.join(f'“{safe(name)}”' for name in names)}; its meaning is not close."
 
 
 def _names_as_written(text: str, terms: Sequence[str]) -> list[str]:

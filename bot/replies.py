@@ -48,11 +48,12 @@ async def send(
         resource = callback.resource
         return resource if isinstance(resource, discord.Message) else None
     if interaction.extras.pop(_PUBLIC_THINKING, False) and ephemeral:
+        attachments: list[discord.File] = [file] if file is not MISSING else []
         return await interaction.edit_original_response(
             content=message.content,
             embeds=message.embeds,
             view=view if view is not MISSING else None,
-            attachments=[file] if file is not MISSING else MISSING,
+            attachments=attachments or MISSING,
         )
     return await interaction.followup.send(
         content=message.content, embeds=message.embeds, ephemeral=ephemeral, view=view, file=file, wait=True

@@ -172,6 +172,31 @@ async def test_after_a_crash_between_claim_and_post_the_marker_prevents_a_second
     assert (await store.digests.status(str(GUILD_ID))).last_posted_date == today.isoformat()
 
 
+async def test_a_crashed_post_is_found_by_its_invisible_marker_and_not_sent_again(
+    digest_harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    store = digest_harness.bot.store
+    claim = await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), START.date(), "crashed-process")
+    assert claim is not None
+    real_mark_posted = store.digests.mark_posted
+
+    async def died_before_recording(_run_id: int, _message_id: str) -> bool:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store.digests, "mark_posted", died_before_recording)
+    with pytest.raises(RuntimeError):
+        await post_digest(digest_harness.bot, claim)
+    monkeypatch.setattr(store.digests, "mark_posted", real_mark_posted)
+    [sent] = _digest_posts(digest_harness)
+    assert claim.marker not in sent["content"]
+
+    digest_harness.clock.now = START + LEASE + timedelta(seconds=5)  # type: ignore[attr-defined]
+    assert await _cog(digest_harness).post_due_digests() == 1
+    assert len(_digest_posts(digest_harness)) == 1, "the digest was posted a second time"
+    assert (await store.digests.status(str(GUILD_ID))).last_message_id == sent["id"]
+
+
 async def test_a_poster_that_lost_its_lease_while_retrying_does_not_post(digest_harness: BotHarness) -> None:
     await _set_up(digest_harness, "00:00", "UTC")
     store = digest_harness.bot.store

@@ -87,15 +87,16 @@ class InsightsCog(commands.Cog):
         typed = id_or_words(insight_id)
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=False)
+        heading: str | None = None
         if typed.insight_id is not None:
             hit = await store.related(typed.insight_id)
-            heading = None
         else:
             assert typed.words is not None
-            hit, heading = await self._closest(typed.words)
-            if hit is None:
+            closest, heading = await self._closest(typed.words)
+            if closest is None:
                 await send(interaction, rendering.rendered(heading), ephemeral=False)
                 return
+            hit = closest
         # A view that never times out is never removed from discord.py's store, so holding the
         # DynamicItem itself is safe here (see bot.views).
         message = rendering.related_detail(hit)

@@ -8,7 +8,8 @@ How a digest is posted once, on time, never twice, even with two bot processes o
 2. ``claim(guild, channel, local_date, worker)`` chooses the five and, in one transaction, inserts
    the day's run (UNIQUE(channel_id, local_date)) with its five items. Only the process whose
    insert succeeds gets a :class:`DigestClaim`; everyone else gets None.
-3. The poster puts ``claim.marker`` in the message content, sends it, then calls
+3. The poster puts ``claim.marker`` on the message where a history search can read it (the bot:
+   in a Save button's custom id, out of the readers' sight), sends it, then calls
    ``mark_posted(run_id, message_id)``. While it retries (rate limits, 5xx) it calls
    ``renew(claim)`` before each attempt and stops if that returns False: its lease was lost.
 4. A crash between 2 and 3 leaves the run "claimed" without a message id. Once its lease
@@ -23,7 +24,9 @@ How a digest is posted once, on time, never twice, even with two bot processes o
    error and restarts the lease, so a later beat retries with the same five.
    ``permanent=True`` (403 missing permissions, 404 deleted channel) ends the run and turns the
    guild's digest off with the reason, which ``status`` shows. Turning it on again with
-   ``configure_channel`` lets the same day's run be taken again at once.
+   ``configure_channel`` lets the same day's run be claimed again (``/digest now``); the scheduler
+   offers it only if the day's post time is still to come, since a time that had passed when
+   the settings were made is never caught up (see ``schedule``).
 
 An empty store claims nothing (no run row) and ``status`` says so.
 """

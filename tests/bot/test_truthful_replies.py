@@ -237,3 +237,17 @@ async def test_page_buttons_after_a_restart(settings: Settings, seeded_store: In
     assert left == ["Save 1", "Save 2", "Save 3"]
     assert EXPIRED in expired.text and int(expired.sent[-1]["flags"]) & EPHEMERAL
     assert "someone else's saved list" in refused.text
+
+
+def test_the_search_memory_is_bounded_and_keeps_what_is_still_being_paged() -> None:
+    from bot.exts.insights._pager import RememberedSearch, SearchMemory
+
+    memory = SearchMemory(capacity=2)
+    searches = [RememberedSearch(ALICE.id, f"query {number}", (), 5, 0.28) for number in range(3)]
+    first = memory.remember(searches[0])
+    second = memory.remember(searches[1])
+    assert memory.recall(first) is searches[0]  # paged just now: the most recent again
+    third = memory.remember(searches[2])
+
+    assert memory.recall(second) is None, "the least recently used went"
+    assert memory.recall(first) is searches[0] and memory.recall(third) is searches[2]

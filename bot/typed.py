@@ -34,7 +34,7 @@ def id_or_words(value: str, what: str = "insight") -> Typed:
     lowered = cleaned.lower()
     if looks_like_insight_id(lowered):
         return Typed(insight_id=lowered)
-    if _HEX_RUN.fullmatch(lowered) and any(character.isdigit() for character in lowered) and len(lowered) >= 6:
+    if _HEX_RUN.fullmatch(lowered) and any(character.isdigit() for character in lowered) and len(lowered) >= 10:
         raise InvalidInput(
             f"'{cleaned[:40]}' is not an insight id: ids are {ID_LENGTH} characters of 0-9 and a-f, "
             f"this one has {len(lowered)}; {PICK_FROM_THE_LIST}"

@@ -184,7 +184,7 @@ class DigestCog(commands.Cog):
             await send_notice(interaction, "Today's digest was already posted; the next one comes tomorrow.")
         elif status.state == "empty":
             await send_notice(interaction, "Nothing was posted: the insight store is empty. Add insights first.")
-        elif status.state == "failed":
+        elif status.state in ("failed", "retrying"):
             await send_notice(interaction, f"Nothing was posted: {rendering.digest_problem(status)}.")
         else:
             await send_notice(interaction, "Nothing was posted: another process is posting it right now.")

@@ -49,9 +49,9 @@ class SavedCog(commands.Cog):
 
     @saved.command(name="list", description="Your saved insights, newest first")
     async def list_saved(self, interaction: discord.Interaction[InsightBot]) -> None:
-        self.bot.store  # noqa: B018 - "starting up" is answered before the defer
+        store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
-        first = await load_saved_page(interaction, interaction.user.id, 1)
+        first = await load_saved_page(store.saved, interaction.user.id, 1)
         await start_saved_pager(interaction, first)
 
     @saved.command(name="remove", description="Take an insight off your saved list")

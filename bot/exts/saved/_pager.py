@@ -19,7 +19,7 @@ from bot.errors import reply_with_error
 from bot.rendering import RenderedMessage
 from bot.replies import send, send_notice
 from bot.views import SAVED_PER_PAGE, bot_of, dynamic_view, page_button
-from store.saved import SavedPage
+from store.saved import SavedLists, SavedPage
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ def saved_list_page(owner_id: int, page: SavedPage) -> tuple[RenderedMessage, di
     return rendering.saved_page(page), dynamic_view(items)
 
 
-async def load_saved_page(interaction: discord.Interaction[Any], owner_id: int, number: int) -> SavedPage:
-    saved = bot_of(interaction).store.saved
+async def load_saved_page(saved: SavedLists, owner_id: int, number: int) -> SavedPage:
     loaded = await saved.list(str(owner_id), page=number, per_page=SAVED_PER_PAGE)
     if not loaded.items and loaded.total:
         # The list shrank while it was open: show its last page rather than an empty one.
@@ -70,9 +69,9 @@ class SavedPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=S
             if interaction.user.id != self.owner_id:
                 await send_notice(interaction, NOT_YOURS)
                 return
-            bot_of(interaction).store  # noqa: B018 - "starting up" is answered before the defer
+            store = bot_of(interaction).store
             await interaction.response.defer()
-            loaded = await load_saved_page(interaction, self.owner_id, self.page)
+            loaded = await load_saved_page(store.saved, self.owner_id, self.page)
             message, view = saved_list_page(self.owner_id, loaded)
             await interaction.edit_original_response(content=message.content, embeds=message.embeds, view=view)
             log.info(

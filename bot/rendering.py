@@ -273,6 +273,8 @@ def choice_name(text: str) -> str:
 
 
 __all__ = [
+    "ALREADY_THERE",
+    "DIGEST_HEADING",
     "NO_MATCH_TITLE",
     "REASON_LABELS",
     "RenderedMessage",
@@ -281,6 +283,7 @@ __all__ = [
     "ingest_report",
     "neutralise_mentions",
     "no_match",
+    "only_close_enough",
     "plain",
     "related_detail",
     "rendered",
@@ -290,6 +293,7 @@ __all__ = [
     "search_page",
     "source_names",
     "stats",
+    "weak_match_note",
 ]
 
 

@@ -27,7 +27,8 @@ from bot.views import SaveButton, dynamic_view
 from store.errors import InvalidInput
 from store.model import SearchHit
 from store.search import MAX_QUERY_CHARS
-from store.text import clean_text, insight_id
+from store.text import clean_text
+from store.text import insight_id as id_for_text
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -153,7 +154,7 @@ class InsightsCog(commands.Cog):
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
         report = await store.add_insight(main, [related] if related else [], origin="discord")
-        main_id = insight_id(main)
+        main_id = id_for_text(main)
         title = "Already there" if main_id in report.already_there else "Added by hand"
         await send(interaction, rendering.ingest_report(report, title, already_there=main_id), ephemeral=True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.exts.saved._cog import SavedCog
+from bot.exts.saved._pager import SavedPageButton
+from bot.exts.saved._remove import RemoveButton
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -12,3 +14,5 @@ if TYPE_CHECKING:
 
 async def setup(bot: InsightBot) -> None:
     await bot.add_cog(SavedCog(bot))
+    # Registered once, not per message: the buttons carry their state and survive restarts.
+    bot.add_dynamic_items(SavedPageButton, RemoveButton)

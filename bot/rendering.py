@@ -9,8 +9,10 @@ the allowed mentions), and every message cut to Discord's limits by :mod:`bot.li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePath, PureWindowsPath
 from typing import Any
 
@@ -26,6 +28,8 @@ RELATED_ON_SEARCH_PAGE = 4
 RELATED_ON_DETAIL = 15
 SAVED_ITEM_CHARS = 700
 NO_MATCH_TITLE = "No good match — try other words"
+ALREADY_THERE = "This insight was already in the store"
+DIGEST_HEADING = "**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping"
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -65,13 +69,62 @@ def one_line(text: str) -> str:
 # -- search -----------------------------------------------------------------------------------
 
 
-def search_page(query: str, hits: Sequence[SearchHit], *, first_number: int, page: int, pages: int) -> RenderedMessage:
+def search_page(
+    query: str,
+    hits: Sequence[SearchHit],
+    *,
+    first_number: int,
+    page: int,
+    pages: int,
+    found: int | None = None,
+    asked: int | None = None,
+    min_score: float | None = None,
+) -> RenderedMessage:
+    """``found`` of ``asked``: a shorter list says that only so many are close enough; a hit under
+    ``min_score`` (kept because a name in the query matched it) says it is a weak match."""
     quoted = limits.truncate(one_line(query), 200)
     heading = f"Results for “{safe(quoted)}”"
     if pages > 1:
         heading += f" · page {page} of {pages}"
-    embeds = [hit_embed(hit, number=first_number + offset, related_cap=RELATED_ON_SEARCH_PAGE) for offset, hit in enumerate(hits)]
+    if found is not None and asked is not None and found < asked:
+        heading += "\n-# " + only_close_enough(found, asked)
+    embeds = []
+    for offset, hit in enumerate(hits):
+        embed = hit_embed(hit, number=first_number + offset, related_cap=RELATED_ON_SEARCH_PAGE)
+        if min_score is not None and hit.score < min_score:
+            embed.title = f"{first_number + offset}. Insight (weak match)"
+            embed.colour = WARNING
+            embed.description = f"-# {weak_match_note(hit)}\n{embed.description}"
+        embeds.append(embed)
     return rendered(heading, embeds)
+
+
+def only_close_enough(found: int, asked: int) -> str:
+    if found == 1:
+        return f"Only 1 insight is close enough (you asked for {asked})."
+    return f"Only {found} insights are close enough (you asked for {asked})."
+
+
+def weak_match_note(hit: SearchHit) -> str:
+    names = _names_as_written(hit.text, hit.matched_terms[:4])
+    if not names:
+        return "A weak match: its meaning is not close."
+    noun = "name" if len(names) == 1 else "names"
+    return f"A weak match, found by the {noun} {', '.join(f'“{safe(name)}”' for name in names)}; its meaning is not close."
+
+
+def _names_as_written(text: str, terms: Sequence[str]) -> list[str]:
+    """The matched terms (lowercase) as the insight writes them, one name when they stand together
+    ("Dylan Patel"), each on its own otherwise."""
+    placed = []
+    for term in terms:
+        found = re.search(rf"\b{re.escape(term)}\w*", text, re.IGNORECASE)
+        placed.append((found.start(), found.group(0)) if found else (len(text), term))
+    written = [word for _, word in sorted(placed)]
+    together = " ".join(written)
+    if len(written) > 1 and together.lower() in text.lower():
+        return [text[text.lower().index(together.lower()) :][: len(together)]]
+    return written
 
 
 def no_match(query: str) -> RenderedMessage:
@@ -155,10 +208,14 @@ def stats(values: Mapping[str, Any]) -> RenderedMessage:
     return rendered(None, [embed])
 
 
-def ingest_report(report: IngestReport, title: str) -> RenderedMessage:
-    """The same counts as the command line's ingest, with each failure and skipped part by name."""
+def ingest_report(report: IngestReport, title: str, *, already_there: str | None = None) -> RenderedMessage:
+    """The same counts as the command line's ingest, with each failure and skipped part by name.
+    ``already_there``: the id of the one insight a person added by hand, said to be in the store
+    already when it was (the counts alone read "merged 1", which tells them nothing)."""
     summary = f"added {report.added}, merged {report.merged}, unchanged {report.unchanged}, failed {len(report.failed)}"
     lines = [summary]
+    if already_there is not None and already_there in report.already_there:
+        lines.insert(0, f"{ALREADY_THERE} (id `{already_there}`): nothing new was added.")
     lines += [f"• failed: {safe(failure.get('path', ''))}: {safe(failure.get('error', ''))}" for failure in report.failed]
     lines += [
         f"• skipped part of {safe(problem.get('path', ''))}: {safe(problem.get('problem', ''))}" for problem in report.problems
@@ -215,6 +272,8 @@ def choice_name(text: str) -> str:
 
 
 __all__ = [
+    "ALREADY_THERE",
+    "DIGEST_HEADING",
     "NO_MATCH_TITLE",
     "REASON_LABELS",
     "RenderedMessage",
@@ -223,6 +282,7 @@ __all__ = [
     "ingest_report",
     "neutralise_mentions",
     "no_match",
+    "only_close_enough",
     "plain",
     "related_detail",
     "rendered",
@@ -232,22 +292,21 @@ __all__ = [
     "search_page",
     "source_names",
     "stats",
+    "weak_match_note",
 ]
 
 
 def digest_message(claim: Any, hits: Sequence[SearchHit], related_cap: int) -> RenderedMessage:
-    """The daily post: five insights with a line or two of what relates to each, and the run's
-    marker, by which a restarted bot recognises a digest it already posted."""
+    """The daily post: five insights with a line or two of what relates to each. The run's marker,
+    by which a restarted bot recognises a digest it already posted, is not in the text: it rides
+    in the first Save button's custom id, which nobody reads (see the digest poster)."""
     embeds = []
     for number, (pick, hit) in enumerate(zip(claim.picks, hits, strict=True), start=1):
         embed = hit_embed(hit, number=number, related_cap=related_cap)
         if pick.resurfaced:
             embed.title = f"{number}. Insight (resurfaced)"
         embeds.append(embed)
-    return rendered(
-        f"**Today's top insights**: react with 1\ufe0f\u20e3 to 5\ufe0f\u20e3 for the ones worth keeping\n-# {claim.marker}",
-        embeds,
-    )
+    return rendered(DIGEST_HEADING, embeds)
 
 
 def digest_preview(picks: Sequence[Any]) -> RenderedMessage:
@@ -270,10 +329,41 @@ def digest_status(status: Any) -> RenderedMessage:
         f"Channel: <#{config.channel_id}>" if config and config.channel_id else "Channel: not set",
         f"Time: {config.post_time if config else '08:00'} {config.timezone if config else 'UTC'}",
         f"On: {'yes' if config and config.enabled else 'no'}",
+        f"State: {digest_state(status)}",
         f"Last post: {status.last_posted_date}" if status.last_posted_date else "Last post: none yet",
     ]
     if status.next_post_at is not None:
-        lines.append(f"Next post: <t:{int(status.next_post_at.timestamp())}:F>")
-    if status.problem:
-        lines.append(f"Problem: {plain(status.problem)}")
+        lines.append(f"Next post: {when(status.next_post_at)}")
+    problem = digest_problem(status)
+    if problem:
+        lines.append(f"Problem: {problem}")
     return rendered(None, [discord.Embed(title="Daily digest", description="\n".join(lines), colour=ACCENT)])
+
+
+def when(moment: datetime) -> str:
+    """A moment every reader sees in their own time zone, and how far off it is."""
+    stamp = int(moment.timestamp())
+    return f"<t:{stamp}:F> (<t:{stamp}:R>)"
+
+
+_DIGEST_STATES: Mapping[str, str] = {
+    "unset": "not set up: `/digest channel` picks a channel and turns it on",
+    "off": "off, turned off with `/digest off`; `/digest channel` turns it on again",
+    "failed": "off, because a post failed (see Problem); `/digest channel` turns it on again once that is fixed",
+    "empty": "on, but the insight store is empty: nothing is posted until insights are added",
+    "retrying": "on; today's post failed and will be tried again",
+    "on": "on",
+}
+
+
+def digest_state(status: Any) -> str:
+    return _DIGEST_STATES.get(status.state, status.state)
+
+
+def digest_problem(status: Any) -> str | None:
+    """Only what needs someone to act or wait: a deliberate off or a missing channel is a state."""
+    if status.state == "failed":
+        return plain(status.config.disabled_reason or "a post failed")
+    if status.state == "retrying":
+        return plain(f"today's post failed and will be tried again: {status.retry_error}")
+    return None

@@ -2,21 +2,22 @@
 
 Discord gives three seconds for the first answer, and the first answer fixes whether the message
 is public: a follow-up after a public "thinking…" replaces that message and stays public whatever
-flags it asks for. So a private answer (an error, mostly) after a public defer first removes the
-public placeholder; these helpers remember which kind of defer happened to know when.
+flags it asks for. A private answer after a public defer (an error, mostly) therefore edits the
+public placeholder itself. It used to delete the placeholder and send a private follow-up, but
+Discord refuses a follow-up once the deferred original is gone (404, Unknown Message) often enough
+that people saw "thinking…" vanish and nothing else. Input that can be refused without the store
+is refused by the commands before they defer, so what still arrives after a public defer is a
+store outage, an id that is not there, or a bug.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import discord
 from discord.utils import MISSING
 
 from bot.rendering import RenderedMessage, rendered
-
-log = logging.getLogger(__name__)
 
 _PUBLIC_THINKING = "insight_recall.public_thinking"
 
@@ -47,7 +48,13 @@ async def send(
         resource = callback.resource
         return resource if isinstance(resource, discord.Message) else None
     if interaction.extras.pop(_PUBLIC_THINKING, False) and ephemeral:
-        await _remove_public_placeholder(interaction)
+        attachments: list[discord.File] = [file] if file is not MISSING else []
+        return await interaction.edit_original_response(
+            content=message.content,
+            embeds=message.embeds,
+            view=view if view is not MISSING else None,
+            attachments=attachments or MISSING,
+        )
     return await interaction.followup.send(
         content=message.content, embeds=message.embeds, ephemeral=ephemeral, view=view, file=file, wait=True
     )
@@ -56,11 +63,3 @@ async def send(
 async def send_notice(interaction: discord.Interaction[Any], text: str) -> None:
     """A short private line: refusals, confirmations and errors."""
     await send(interaction, rendered(text), ephemeral=True)
-
-
-async def _remove_public_placeholder(interaction: discord.Interaction[Any]) -> None:
-    try:
-        await interaction.delete_original_response()
-    except discord.HTTPException:
-        # Already gone, or Discord refused: the private follow-up is sent either way.
-        log.debug("could not remove the public placeholder of interaction %s", interaction.id, exc_info=True)

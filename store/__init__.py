@@ -44,11 +44,18 @@ _EXPORTS: dict[str, str] = {
     "export_saved": "store.export",
     "timezone_choices": "store.digest.schedule",
     "local_today": "store.digest.schedule",
+    "parse_time": "store.digest.schedule",
+    "parse_timezone": "store.digest.schedule",
+    "clean_text": "store.text",
+    "insight_id": "store.text",
+    "looks_like_insight_id": "store.text",
+    "ID_LENGTH": "store.text",
     "check_health": "store.health",
     "run_bench": "store.bench.runner",
 }
 
 __all__ = [
+    "ID_LENGTH",
     "MAX_QUERY_CHARS",
     "DataDirectoryLocked",
     "DigestClaim",
@@ -71,8 +78,13 @@ __all__ = [
     "StoreUnavailable",
     "build_embedder",
     "check_health",
+    "clean_text",
     "export_saved",
+    "insight_id",
     "local_today",
+    "looks_like_insight_id",
+    "parse_time",
+    "parse_timezone",
     "run_bench",
     "timezone_choices",
 ]
@@ -93,7 +105,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from store.bench.runner import run_bench
-    from store.digest.schedule import DigestConfig, local_today, timezone_choices
+    from store.digest.schedule import DigestConfig, local_today, parse_time, parse_timezone, timezone_choices
     from store.digest.service import DigestClaim, DigestStatus
     from store.embedding import Embedder
     from store.errors import DataDirectoryLocked, InsightNotFound, InvalidInput, StoreError, StoreUnavailable
@@ -104,3 +116,4 @@ if TYPE_CHECKING:
     from store.search import MAX_QUERY_CHARS
     from store.service import InsightStore, ReconcileReport
     from store.startup import build_embedder
+    from store.text import ID_LENGTH, clean_text, insight_id, looks_like_insight_id

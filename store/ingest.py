@@ -86,6 +86,7 @@ class Ingestor:
 
         existing = await self._repository.existing_ids(batch.texts)
         new_ids = [candidate for candidate in batch.texts if candidate not in existing]
+        report.already_there.extend(candidate for candidate in batch.texts if candidate in existing)
         vectors = await asyncio.to_thread(self._embedder.encode, [batch.texts[new_id] for new_id in new_ids]) if new_ids else None
         if vectors is not None:
             batch.same_idea = await self._same_idea_links(new_ids, vectors)

@@ -102,6 +102,9 @@ class IngestReport:
     unchanged: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     problems: list[dict[str, str]] = field(default_factory=list)
+    # Ids of the given insights that the store held before this ingest: "merged" and "unchanged"
+    # count occurrences, which cannot tell a person that what they added was already there.
+    already_there: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -113,6 +113,20 @@ async def test_the_bot_process_end_to_end(standin: DiscordStandIn, tmp_path: Pat
         await standin.wait_for(
             lambda: [r for r in standin.fake.for_token(click_token) if r.is_callback()], 30, "the Save click's answer"
         )
+
+        # An error after the public "thinking…" is written into that message: the stand-in, like
+        # Discord at times, refuses a follow-up once the deferred original is deleted (10008).
+        unknown_token = f"unknown-{snowflake()}"
+        payload = command_payload(unknown_token, snowflake(), LISTENER, ("insight", "related"), {"id": "0123456789abcdef"})
+        payload["data"]["guild_id"] = str(GUILD_ID)
+        await standin.dispatch_interaction(payload)
+        edit = await standin.wait_for(
+            lambda: [r for r in standin.fake.for_token(unknown_token) if r.method == "PATCH" and r.status == 200],
+            30,
+            "the error written into the thinking message",
+        )
+        assert "No insight has the id '0123456789abcdef'" in edit[0].json["content"]
+        assert not [r for r in standin.fake.for_token(unknown_token) if r.status >= 400]
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.to_thread(process.communicate, timeout=60)

@@ -211,3 +211,23 @@ def test_time_zone_choices_for_autocomplete() -> None:
     assert "UTC" in timezone_choices("")
     assert timezone_choices("zzzz-nothing") == []
     assert all(parse_timezone(name) for name in timezone_choices("") + timezone_choices("kol"))
+
+
+def test_a_time_that_had_passed_when_the_settings_were_made_is_not_caught_up() -> None:
+    """Issue 16: a channel set at 12:00 with the default 08:00 was posted to within one beat."""
+    set_at_noon = DigestConfig("1", "2", "08:00", "UTC", True, changed_at=_utc(2026, 6, 10, 12, 0))
+
+    assert due_date(set_at_noon, _utc(2026, 6, 10, 12, 0, 30)) is None
+    assert due_date(set_at_noon, _utc(2026, 6, 10, 23, 59)) is None
+    assert next_post_at(set_at_noon, _utc(2026, 6, 10, 12, 0, 30)) == _utc(2026, 6, 11, 8, 0)
+    assert due_date(set_at_noon, _utc(2026, 6, 11, 8, 0)) == date(2026, 6, 11)
+
+
+def test_catch_up_still_works_for_settings_made_before_the_time() -> None:
+    set_the_day_before = DigestConfig("1", "2", "08:00", "Europe/Berlin", True, changed_at=_utc(2026, 6, 9, 20, 0))
+    set_this_morning = DigestConfig("1", "2", "08:00", "Europe/Berlin", True, changed_at=_utc(2026, 6, 10, 5, 0))
+    down_at_eight_up_at_ten = _utc(2026, 6, 10, 8, 0)  # 10:00 in Berlin
+
+    assert due_date(set_the_day_before, down_at_eight_up_at_ten) == date(2026, 6, 10)
+    assert due_date(set_this_morning, down_at_eight_up_at_ten) == date(2026, 6, 10), "set at 07:00, due at 08:00"
+    assert next_post_at(set_this_morning, down_at_eight_up_at_ten) == down_at_eight_up_at_ten

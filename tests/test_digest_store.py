@@ -53,8 +53,11 @@ def clock() -> Clock:
 @pytest.fixture
 async def digests(store: InsightStore, clock: Clock, shared_briefs: Path) -> DigestService:
     await store.ingest_paths([shared_briefs])
-    store.digests.clock = clock
+    # Set up the day before, so today's post is owed (a post whose time had passed when the
+    # settings were made is not).
+    store.digests.clock = Clock(clock.now - timedelta(days=1))
     await store.digests.configure_channel(GUILD, CHANNEL)
+    store.digests.clock = clock
     return store.digests
 
 
@@ -143,8 +146,9 @@ async def test_only_older_insights_left_unshown_are_resurfaced_too(digests: Dige
 
 
 async def test_an_empty_store_posts_nothing_and_status_says_so(store: InsightStore, clock: Clock) -> None:
-    store.digests.clock = clock
+    store.digests.clock = Clock(clock.now - timedelta(days=1))
     await store.digests.configure_channel(GUILD, CHANNEL)
+    store.digests.clock = clock
     assert [due.config.guild_id for due in await store.digests.due_guilds()] == [GUILD]
     assert await store.digests.claim(GUILD, CHANNEL, clock.now.date(), "worker") is None
     assert await store.digests.preview(GUILD) == []
@@ -397,6 +401,7 @@ async def test_failed_runs_do_not_count_as_shown(digests: DigestService, clock: 
 
 
 async def test_due_follows_the_guild_time_and_zone(digests: DigestService, clock: Clock) -> None:
+    clock.now = datetime(2026, 6, 8, 7, 0, tzinfo=UTC)
     await digests.configure_time(GUILD, "10:30", "Europe/Berlin")
     clock.now = datetime(2026, 6, 8, 8, 29, tzinfo=UTC)
     assert await digests.due_guilds() == []

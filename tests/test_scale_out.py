@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config.settings import Settings
-from store.digest.schema import digest_runs
+from store.digest.schema import digest_runs, digest_settings
 from store.embedding import Embedder
 from store.service import InsightStore
 from tests.bot.fake_discord import BOT_TOKEN, CHANNEL_ID, GUILD_ID
@@ -91,6 +92,9 @@ async def test_two_bot_processes_on_one_postgres_and_chroma_server_post_the_dige
         await store.ingest_paths([shared_briefs])
         await store.digests.configure_channel(str(GUILD_ID), str(CHANNEL_ID))
         await store.digests.configure_time(str(GUILD_ID), "00:00", "UTC")  # due from the start of the day
+        # Set up the day before: a post time that had passed when the settings were made is not owed.
+        async with store.engine.begin() as connection:
+            await connection.execute(update(digest_settings).values(updated_at=datetime.now(UTC) - timedelta(days=1)))
 
     standin = DiscordStandIn()
     await standin.start()

@@ -8,7 +8,10 @@ posted at its first occurrence.
 
 Only today's local date is ever due: days that passed while the bot was down are not backfilled,
 and a day on or before the last posted one is never due again (even after a time-zone change
-moves "today" back a day).
+moves "today" back a day). Nor is a day whose post instant had passed when the settings were
+last changed: catch-up is for a post that was due while the bot was down, not for one that was
+never due under the new settings (a channel set at 12:00 with the default 08:00 first posts
+tomorrow at 08:00, which the set-up reply says).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class DigestConfig:
     timezone: str
     enabled: bool
     disabled_reason: str | None = None
+    # When these settings were last changed (UTC); None for settings not read from the store.
+    changed_at: datetime | None = None
 
 
 def parse_time(value: str) -> time:
@@ -116,16 +121,22 @@ def _as_date(value: date | str | None) -> date | None:
     return date.fromisoformat(value)
 
 
+def _set_before(config: DigestConfig, instant: datetime) -> bool:
+    """Whether the settings were in place when ``instant`` came, so a post then was owed."""
+    return config.changed_at is None or config.changed_at <= instant
+
+
 def due_date(config: DigestConfig, now_utc: datetime, last_posted_local_date: date | str | None = None) -> date | None:
-    """Today's local date if its post instant has come and it has not been posted; never an
-    earlier day."""
+    """Today's local date if its post instant has come, under settings made before it, and it has
+    not been posted; never an earlier day."""
     if not config.enabled or config.channel_id is None:
         return None
     today = local_today(now_utc, config.timezone)
     last = _as_date(last_posted_local_date)
     if last is not None and last >= today:
         return None
-    return today if now_utc >= post_instant(today, config.post_time, config.timezone) else None
+    instant = post_instant(today, config.post_time, config.timezone)
+    return today if now_utc >= instant and _set_before(config, instant) else None
 
 
 def next_post_at(config: DigestConfig, now_utc: datetime, last_posted_local_date: date | str | None = None) -> datetime | None:
@@ -136,5 +147,8 @@ def next_post_at(config: DigestConfig, now_utc: datetime, last_posted_local_date
     today = local_today(now_utc, config.timezone)
     last = _as_date(last_posted_local_date)
     if last is None or last < today:
-        return max(post_instant(today, config.post_time, config.timezone), now_utc)
+        instant = post_instant(today, config.post_time, config.timezone)
+        if _set_before(config, instant):
+            return max(instant, now_utc)
+        return post_instant(today + timedelta(days=1), config.post_time, config.timezone)
     return post_instant(last + timedelta(days=1), config.post_time, config.timezone)

@@ -8,7 +8,8 @@ How a digest is posted once, on time, never twice, even with two bot processes o
 2. ``claim(guild, channel, local_date, worker)`` chooses the five and, in one transaction, inserts
    the day's run (UNIQUE(channel_id, local_date)) with its five items. Only the process whose
    insert succeeds gets a :class:`DigestClaim`; everyone else gets None.
-3. The poster puts ``claim.marker`` in the message content, sends it, then calls
+3. The poster puts ``claim.marker`` on the message where a history search can read it (the bot:
+   in a Save button's custom id, out of the readers' sight), sends it, then calls
    ``mark_posted(run_id, message_id)``. While it retries (rate limits, 5xx) it calls
    ``renew(claim)`` before each attempt and stops if that returns False: its lease was lost.
 4. A crash between 2 and 3 leaves the run "claimed" without a message id. Once its lease
@@ -24,7 +25,9 @@ How a digest is posted once, on time, never twice, even with two bot processes o
    does nothing once the claim is lost, so a stalled poster cannot end another process's run.
    ``permanent=True`` (403 missing permissions, 404 deleted channel) ends the run and turns the
    guild's digest off with the reason, which ``status`` shows. Turning it on again with
-   ``configure_channel`` lets the same day's run be taken again at once.
+   ``configure_channel`` lets the same day's run be claimed again (``/digest now``); the scheduler
+   offers it only if the day's post time is still to come, since a time that had passed when
+   the settings were made is never caught up (see ``schedule``).
 
 A server gets one digest a day: once a day is posted in one channel, moving the digest to another
 channel neither makes that day due again nor lets it be claimed there.
@@ -70,6 +73,8 @@ DIGEST_SIZE = 5
 RESURFACE_DAYS = 30
 # The only feedback there is: a 1 to 5 reaction on a posted digest, counted as a vote for that place.
 FEEDBACK_KIND = "reaction"
+# The reason the bot's /digest off once stored; a deliberate off now stores no reason at all.
+TURNED_OFF_ON_PURPOSE = "turned off with /digest off"
 _DISCORD_ID = re.compile(r"^\d{1,20}$")
 
 
@@ -140,6 +145,23 @@ class DigestStatus:
     next_post_at: datetime | None
     problem: str | None
     store_empty: bool = False
+    # Today's post failed and will be retried; this is the error it got.
+    retry_error: str | None = None
+
+    @property
+    def state(self) -> str:
+        """What the digest is doing, as a code for the fronts to word: "unset" (no channel),
+        "off" (turned off on purpose), "failed" (turned off by a failure that needs fixing,
+        ``config.disabled_reason`` says which), "empty" (on, nothing to post), "retrying" (on, today's
+        post failed and is tried again) or "on"."""
+        config = self.config
+        if config is None or config.channel_id is None:
+            return "unset"
+        if not config.enabled:
+            return "off" if config.disabled_reason in (None, TURNED_OFF_ON_PURPOSE) else "failed"
+        if self.store_empty:
+            return "empty"
+        return "retrying" if self.retry_error else "on"
 
     @property
     def next_post_local(self) -> datetime | None:
@@ -161,11 +183,20 @@ class DigestStatus:
             "next_post_local": local.isoformat() if local else None,
             "problem": self.problem,
             "store_empty": self.store_empty,
+            "state": self.state,
         }
 
 
 def _config(row: Any) -> DigestConfig:
-    return DigestConfig(row.guild_id, row.channel_id, row.post_time, row.timezone, bool(row.enabled), row.disabled_reason)
+    return DigestConfig(
+        row.guild_id,
+        row.channel_id,
+        row.post_time,
+        row.timezone,
+        bool(row.enabled),
+        row.disabled_reason,
+        _aware(row.updated_at) if row.updated_at is not None else None,
+    )
 
 
 class DigestService:
@@ -267,13 +298,15 @@ class DigestService:
             ).first()
         last_date, last_message = (last.local_date, last.message_id) if last else (None, None)
         problem = None
+        retry_error = pending.last_error if pending is not None and pending.status == "claimed" else None
         if not config.enabled:
             problem = config.disabled_reason or "the digest is off: use /digest channel to turn it on"
         elif empty:
             problem = "the insight store is empty: nothing is posted until insights are added"
         elif pending is not None and pending.status == "claimed" and pending.last_error:
             problem = f"today's post failed and will be tried again: {pending.last_error}"
-        return DigestStatus(config, last_date, last_message, schedule.next_post_at(config, now, last_date), problem, empty)
+        next_at = schedule.next_post_at(config, now, last_date)
+        return DigestStatus(config, last_date, last_message, next_at, problem, empty, retry_error if config.enabled else None)
 
     async def _store_is_empty(self) -> bool:
         async with self._engine.connect() as connection:

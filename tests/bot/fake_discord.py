@@ -179,6 +179,7 @@ class _InteractionRecord:
     type: int
     # The message the interaction's @original refers to: a button's own message, or the response.
     original_id: int | None = None
+    deferred: bool = False
 
 
 class FakeDiscord:
@@ -334,6 +335,7 @@ class FakeDiscord:
         elif kind == 5:
             message = self._store_message({"flags": flags | LOADING}, [])
             record.original_id = int(message["id"])
+            record.deferred = True
             answer["interaction"]["response_message_loading"] = True
         elif kind == 7 and record.original_id in self.messages:
             message = self._update_message(record.original_id, data, [])
@@ -360,6 +362,10 @@ class FakeDiscord:
                 message = self._update_message(int(loading["id"]), body, files)
                 message["flags"] = (int(body.get("flags", 0)) & ~EPHEMERAL) | kept
                 return FakeResponse(200, message)
+            if record.deferred and loading is None:
+                # What Discord has answered, at times, to a follow-up once the deferred original
+                # was deleted: the follow-up never arrives.
+                return FakeResponse(404, {"message": "Unknown Message", "code": 10008})
             return FakeResponse(200, self._store_message(body, files))
         message_id = record.original_id if which == "@original" else int(which or 0)
         if message_id not in self.messages:

@@ -51,10 +51,14 @@ def _digest_posts(harness: BotHarness) -> list[dict[str, Any]]:
 
 
 async def _set_up(harness: BotHarness, time: str = "08:00", zone: str = "UTC") -> None:
+    """Settings made the day before: today's post is owed at its time, whenever that is."""
+    now = harness.clock.now  # type: ignore[attr-defined]
+    harness.clock.now = now - timedelta(days=1)  # type: ignore[attr-defined]
     exchange = await harness.slash(MANAGER, "digest channel", channel=text_channel())
     assert exchange.ephemeral and f"<#{CHANNEL_ID}>" in exchange.text
     exchange = await harness.slash(MANAGER, "digest time", time=time, timezone=zone)
     assert f"{time} {zone}" in exchange.text
+    harness.clock.now = now  # type: ignore[attr-defined]
 
 
 async def test_members_without_manage_server_are_refused(digest_harness: BotHarness) -> None:
@@ -92,7 +96,8 @@ async def test_the_loop_posts_at_the_set_time_once(digest_harness: BotHarness) -
     posts = _digest_posts(digest_harness)
     assert len(posts) == 1
     post = posts[0]
-    assert "insight-recall digest" in post["content"]
+    assert "insight-recall digest" not in post["content"] and "#1" not in post["content"], "the marker is not shown"
+    assert custom_ids(post)[0].endswith(":digest-" + START.date().isoformat() + "-#1"), "it rides in a custom id"
     assert 1 <= len(post["embeds"]) <= 5
     assert all(custom_id.startswith("ir:save:") for custom_id in custom_ids(post))
     request = next(
@@ -165,6 +170,31 @@ async def test_after_a_crash_between_claim_and_post_the_marker_prevents_a_second
     assert await cog.post_due_digests() == 1
     assert len(_digest_posts(digest_harness)) == 1, "the digest was posted a second time"
     assert (await store.digests.status(str(GUILD_ID))).last_posted_date == today.isoformat()
+
+
+async def test_a_crashed_post_is_found_by_its_invisible_marker_and_not_sent_again(
+    digest_harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _set_up(digest_harness, "00:00", "UTC")
+    store = digest_harness.bot.store
+    claim = await store.digests.claim(str(GUILD_ID), str(CHANNEL_ID), START.date(), "crashed-process")
+    assert claim is not None
+    real_mark_posted = store.digests.mark_posted
+
+    async def died_before_recording(_run_id: int, _message_id: str) -> bool:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store.digests, "mark_posted", died_before_recording)
+    with pytest.raises(RuntimeError):
+        await post_digest(digest_harness.bot, claim)
+    monkeypatch.setattr(store.digests, "mark_posted", real_mark_posted)
+    [sent] = _digest_posts(digest_harness)
+    assert claim.marker not in sent["content"]
+
+    digest_harness.clock.now = START + LEASE + timedelta(seconds=5)  # type: ignore[attr-defined]
+    assert await _cog(digest_harness).post_due_digests() == 1
+    assert len(_digest_posts(digest_harness)) == 1, "the digest was posted a second time"
+    assert (await store.digests.status(str(GUILD_ID))).last_message_id == sent["id"]
 
 
 async def test_a_poster_that_lost_its_lease_while_retrying_does_not_post(digest_harness: BotHarness) -> None:

@@ -37,6 +37,14 @@ def cog(harness: BotHarness) -> DigestCog:
     return found  # type: ignore[return-value]
 
 
+def _the_day_before(harness: BotHarness) -> Clock:
+    """Settings made the day before, so today's post time is due (a time that had already passed
+    when the settings were made is not caught up). Returns the clock to put back for today."""
+    today = harness.bot.store.digests.clock
+    harness.bot.store.digests.clock = Clock(START - timedelta(days=1))
+    return today  # type: ignore[return-value]
+
+
 def _posts_in(harness: BotHarness, channel_id: int) -> list[dict[str, Any]]:
     return [m for m in harness.fake.messages.values() if m.get("type") == 0 and m["channel_id"] == str(channel_id)]
 
@@ -45,9 +53,11 @@ async def test_a_guild_stuck_in_retries_delays_neither_other_guilds_nor_the_beat
     harness: BotHarness, cog: DigestCog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     digests = harness.bot.store.digests
+    today = _the_day_before(harness)
     for guild, channel in ((GUILD_ID, CHANNEL_ID), (OTHER_GUILD, OTHER_CHANNEL)):
         await digests.configure_channel(str(guild), str(channel))
         await digests.configure_time(str(guild), "00:00", "UTC")
+    digests.clock = today
     module = sys.modules[DigestCog.__module__]
     real_post = module.post_digest
     stuck = asyncio.Event()
@@ -79,9 +89,11 @@ async def test_a_guild_stuck_in_retries_delays_neither_other_guilds_nor_the_beat
 async def test_at_most_a_few_guilds_post_at_once(harness: BotHarness, cog: DigestCog, monkeypatch: pytest.MonkeyPatch) -> None:
     digests = harness.bot.store.digests
     guilds = CONCURRENT_POSTS * 2 + 1
+    today = _the_day_before(harness)
     for number in range(guilds):
         await digests.configure_channel(str(GUILD_ID + 100 + number), str(CHANNEL_ID + 100 + number))
         await digests.configure_time(str(GUILD_ID + 100 + number), "00:00", "UTC")
+    digests.clock = today
     running = 0
     most = 0
 
@@ -99,8 +111,10 @@ async def test_at_most_a_few_guilds_post_at_once(harness: BotHarness, cog: Diges
 
 
 async def test_moving_the_channel_after_todays_post_posts_nothing_more_today(harness: BotHarness, cog: DigestCog) -> None:
+    today = _the_day_before(harness)
     await harness.slash(MANAGER, "digest channel", channel=text_channel())
     await harness.slash(MANAGER, "digest time", time="00:00", timezone="UTC")
+    harness.bot.store.digests.clock = today
     assert await cog.post_due_digests() == 1
     moved = await harness.slash(MANAGER, "digest channel", channel=text_channel(OTHER_CHANNEL, "elsewhere"))
     assert f"<#{OTHER_CHANNEL}>" in moved.text

@@ -19,7 +19,7 @@ from tests.bot.fake_discord import EPHEMERAL, FakeResponse
 from tests.bot.harness import BotHarness
 
 
-async def test_store_unavailable_becomes_a_private_message(
+async def test_store_unavailable_after_a_public_defer_edits_the_placeholder_itself(
     harness: BotHarness, seeded_store: InsightStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def unreachable(*_args: object, **_kwargs: object) -> None:
@@ -31,7 +31,9 @@ async def test_store_unavailable_becomes_a_private_message(
 
     assert "temporarily unavailable" in exchange.text
     assert "try again in a moment" in exchange.text
-    assert exchange.last_message["flags"] & EPHEMERAL
+    assert exchange.requests[-1].route.endswith("/messages/@original") and exchange.requests[-1].method == "PATCH"
+    assert not [request for request in exchange.requests if request.method == "DELETE"], "never deleted first"
+    assert "temporarily unavailable" in harness.fake.messages[int(exchange.last_message["id"])]["content"]
     assert exchange.last["allowed_mentions"] == {"parse": []}
 
 
@@ -48,7 +50,7 @@ async def test_an_unexpected_error_is_logged_with_its_command_and_answered_with_
 
     assert exchange.text == APOLOGY
     assert "secret internal detail" not in exchange.text
-    assert exchange.last_message["flags"] & EPHEMERAL
+    assert harness.fake.messages[int(exchange.last_message["id"])]["content"] == APOLOGY, "the thinking… message says it"
     [failure] = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert "insight stats" in failure.getMessage() and str(ALICE.id) in failure.getMessage()
     assert failure.exc_info is not None and failure.exc_info[0] is RuntimeError

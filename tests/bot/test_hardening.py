@@ -19,11 +19,22 @@ async def test_an_empty_or_6000_character_query_gets_a_private_explanation(harne
     assert "Traceback" not in exchange.text
 
 
-@pytest.mark.parametrize("insight_id", ["not-an-id", "0123456789abcdef", "<@&123>"])
-async def test_unknown_or_malformed_ids_get_a_private_explanation(harness: BotHarness, insight_id: str) -> None:
+@pytest.mark.parametrize("insight_id", ["0123456789abcde", "   ", "0123456789abcdef0"])
+async def test_malformed_ids_are_refused_privately_before_any_thinking(harness: BotHarness, insight_id: str) -> None:
     exchange = await harness.slash(ALICE, "insight related", id=insight_id)
+    assert exchange.callback_type == 4, "answered at once: no store call can make it right"
     assert int(exchange.last_message["flags"]) & EPHEMERAL
-    assert "insight" in exchange.text.lower() and "Traceback" not in exchange.text
+    assert "insight" in exchange.text.lower() and "pick an item from the list" in exchange.text
+    assert "Traceback" not in exchange.text
+
+
+@pytest.mark.parametrize("typed", ["not-an-id", "<@&123> zebra"])
+async def test_words_typed_for_an_id_get_a_truthful_answer_that_arrives(harness: BotHarness, typed: str) -> None:
+    exchange = await harness.slash(ALICE, "insight related", id=typed)
+    shown = harness.fake.messages[int(exchange.last_message["id"])]
+    assert "is not an id from the list" in shown["content"] or "No insight matches" in shown["content"]
+    assert "<@&123>" not in shown["content"], "what was typed is shown with its mention broken"
+    assert "Traceback" not in exchange.text
 
 
 async def test_a_second_ready_starts_no_second_loop_and_registers_nothing_twice(harness: BotHarness) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from store.service import InsightStore
+from store.text import insight_id
 from tests.bot.conftest import ALICE, BOB, LAUNCH_INSIGHTS, LAUNCH_RELATED
-from tests.bot.fake_discord import EPHEMERAL, button, custom_ids, iter_buttons
+from tests.bot.fake_discord import EPHEMERAL, LOADING, button, custom_ids, iter_buttons
 from tests.bot.harness import BotHarness
 
 SAVE_ID = re.compile(r"ir:save:[0-9a-f]{16}")
@@ -100,17 +101,35 @@ async def test_related_shows_the_insight_with_reasons_and_a_save_button(harness:
     assert custom_ids(exchange.last) == [f"ir:save:{chosen}"]
 
 
-async def test_related_with_an_unknown_id_answers_privately(harness: BotHarness) -> None:
+async def test_related_with_an_unknown_id_edits_the_thinking_message_even_where_follow_ups_are_refused(
+    harness: BotHarness,
+) -> None:
+    """Issue 16, point 1: the bot used to delete the public "thinking…" and send a private
+    follow-up, which Discord refused (10008, as the fake now does): the person saw nothing."""
     exchange = await harness.slash(ALICE, "insight related", id="0123456789abcdef")
 
-    assert "no insight has the id" in exchange.text.lower()
-    assert "DELETE /webhooks/1100000000000000001/{token}/messages/@original" in exchange.routes, (
-        "the public 'thinking…' placeholder is removed so the error can be private"
-    )
-    error = exchange.requests[-1]
-    assert error.route.startswith("POST /webhooks/")
-    assert int(error.json["flags"]) & EPHEMERAL
-    assert int(exchange.last_message["flags"]) & EPHEMERAL
+    assert exchange.callback_type == 5
+    assert not [route for route in exchange.routes if route.startswith("DELETE")], "the placeholder is never deleted"
+    assert all(request.status < 400 for request in exchange.requests), exchange.dump()
+    shown = harness.fake.messages[int(exchange.last_message["id"])]
+    assert "No insight has the id '0123456789abcdef'" in shown["content"]
+    assert not int(shown["flags"]) & LOADING, "it no longer says thinking…"
+
+
+async def test_related_with_words_shows_the_insight_they_match_best_and_says_so(harness: BotHarness) -> None:
+    exchange = await harness.slash(ALICE, "insight related", id="Satellite constellations cheap capacity")
+
+    shown = harness.fake.messages[int(exchange.last_message["id"])]
+    assert "“Satellite constellations cheap capacity” is not an id from the list" in shown["content"]
+    assert shown["embeds"][0]["description"] == LAUNCH_RELATED
+    assert custom_ids(shown) == [f"ir:save:{insight_id(LAUNCH_RELATED)}"]
+
+
+async def test_related_with_words_that_match_nothing_says_so_truthfully(harness: BotHarness) -> None:
+    exchange = await harness.slash(ALICE, "insight related", id="marmalade zebra tuba")
+
+    shown = harness.fake.messages[int(exchange.last_message["id"])]
+    assert shown["content"].startswith("No insight matches “marmalade zebra tuba”: pick an item from the list")
 
 
 async def test_stats_shows_counts_without_the_storage_location(harness: BotHarness, seeded_store: InsightStore) -> None:

@@ -24,7 +24,7 @@ from bot.checks import manager_only
 from bot.exts.digest._poster import post_digest
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
-from store import InvalidInput, StoreUnavailable, local_today, timezone_choices
+from store import DigestStatus, InvalidInput, StoreUnavailable, local_today, parse_time, parse_timezone, timezone_choices
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -35,6 +35,8 @@ LOOP_SECONDS = 30.0
 # Guilds posting at once: enough that one guild's retry pauses (up to 14 s) delay nobody else,
 # few enough to stay inside Discord's global rate limit and the database pool.
 CONCURRENT_POSTS = 8
+DIGEST_OFF = "The daily digest is off. `/digest channel` turns it on again."
+NO_CHANNEL = "No digest channel is set yet: `/digest channel` picks one and turns the digest on."
 # Reacting with 1️⃣ to 5️⃣ on a digest is a vote for the insight at that place; votes raise an
 # insight's engagement in later digests.
 VOTE_EMOJI = {"1\ufe0f\u20e3": 1, "2\ufe0f\u20e3": 2, "3\ufe0f\u20e3": 3, "4\ufe0f\u20e3": 4, "5\ufe0f\u20e3": 5}
@@ -162,18 +164,31 @@ class DigestCog(commands.Cog):
         # The resolved channel, not the cached one: the bot keeps no channel cache it would need.
         if channel.type not in (discord.ChannelType.text, discord.ChannelType.news):
             raise InvalidInput(f"#{channel.name} is not a text channel: pick a text channel for the digest")
-        config = await self.bot.store.digests.configure_channel(str(interaction.guild_id), str(channel.id))
+        digests = self.bot.store.digests
+        config = await digests.configure_channel(str(interaction.guild_id), str(channel.id))
+        status = await digests.status(config.guild_id)
         await send_notice(
             interaction,
-            f"The daily digest will be posted in <#{channel.id}> at {config.post_time} {config.timezone}. Change it with /digest time.",
+            f"The daily digest will be posted in <#{channel.id}> at {config.post_time} {config.timezone}. "
+            f"{_first_post(status)} Change the time with `/digest time`; `/digest now` posts today's at once.",
         )
 
     @digest.command(name="time", description="When the daily digest is posted")
     @app_commands.describe(time="24-hour time, HH:MM (e.g. 08:00)", timezone="Your time zone, e.g. Europe/Berlin")
     @manager_only()
     async def time(self, interaction: discord.Interaction[InsightBot], time: str, timezone: str = "UTC") -> None:
-        config = await self.bot.store.digests.configure_time(str(interaction.guild_id), time, timezone)
-        await send_notice(interaction, f"The daily digest will be posted at {config.post_time} {config.timezone}.")
+        # Checked before the store is touched: a bad value is answered at once.
+        parse_time(time)
+        parse_timezone(timezone)
+        digests = self.bot.store.digests
+        config = await digests.configure_time(str(interaction.guild_id), time, timezone)
+        status = await digests.status(config.guild_id)
+        line = f"The daily digest will be posted at {config.post_time} {config.timezone}."
+        if status.state in ("on", "empty", "retrying"):
+            line += f" {_first_post(status, first=False)}"
+        else:
+            line += f" It is {rendering.digest_state(status)}."
+        await send_notice(interaction, line)
 
     @time.autocomplete("timezone")
     async def timezone_choices(
@@ -184,8 +199,8 @@ class DigestCog(commands.Cog):
     @digest.command(name="off", description="Stop the daily digest")
     @manager_only()
     async def off(self, interaction: discord.Interaction[InsightBot]) -> None:
-        await self.bot.store.digests.turn_off(str(interaction.guild_id), "turned off with /digest off")
-        await send_notice(interaction, "The daily digest is off. /digest channel turns it on again.")
+        await self.bot.store.digests.turn_off(str(interaction.guild_id))
+        await send_notice(interaction, DIGEST_OFF)
 
     @digest.command(name="preview", description="See what the digest would post now (only you see it)")
     @manager_only()
@@ -200,9 +215,10 @@ class DigestCog(commands.Cog):
     async def now(self, interaction: discord.Interaction[InsightBot]) -> None:
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
-        config = await store.digests.config(str(interaction.guild_id))
+        status = await store.digests.status(str(interaction.guild_id))
+        config = status.config
         if config is None or config.channel_id is None or not config.enabled:
-            await send_notice(interaction, "Set a channel first with /digest channel.")
+            await send_notice(interaction, _why_not_now(status))
             return
         today = local_today(store.digests.clock(), config.timezone)
         message_id = await self._claim_and_post(config.guild_id, config.channel_id, today)
@@ -212,8 +228,12 @@ class DigestCog(commands.Cog):
         status = await store.digests.status(config.guild_id)
         if status.last_posted_date == today.isoformat():
             await send_notice(interaction, "Today's digest was already posted; the next one comes tomorrow.")
+        elif status.state == "empty":
+            await send_notice(interaction, "Nothing was posted: the insight store is empty. Add insights first.")
+        elif status.state in ("failed", "retrying"):
+            await send_notice(interaction, f"Nothing was posted: {rendering.digest_problem(status)}.")
         else:
-            await send_notice(interaction, f"Nothing was posted: {status.problem or 'another process is posting it right now'}.")
+            await send_notice(interaction, "Nothing was posted: another process is posting it right now.")
 
     @digest.command(name="status", description="Channel, time, last and next post, and any problem")
     @manager_only()
@@ -221,3 +241,18 @@ class DigestCog(commands.Cog):
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
         await send(interaction, rendering.digest_status(await store.digests.status(str(interaction.guild_id))), ephemeral=True)
+
+
+def _first_post(status: DigestStatus, *, first: bool = True) -> str:
+    """When the next post will come, said at set-up so nobody is surprised by one at once."""
+    if status.next_post_at is None:
+        return ""
+    return f"The {'first' if first else 'next'} post: {rendering.when(status.next_post_at)}."
+
+
+def _why_not_now(status: DigestStatus) -> str:
+    if status.state == "unset":
+        return NO_CHANNEL
+    if status.state == "off":
+        return "The daily digest is off (turned off with `/digest off`): `/digest channel` turns it on again, then `/digest now` posts today's."
+    return f"The daily digest is off because a post failed: {rendering.digest_problem(status)}. Fix that, then `/digest channel` turns it on again."

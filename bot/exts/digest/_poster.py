@@ -4,6 +4,8 @@ Discord's client already retries rate limits and server errors a few times; what
 retried here with a growing pause. Before each retry the claim's lease is renewed; if another
 process has taken the run meanwhile (this one was stalled past the lease), this one stops. If it
 still loses the race after sending, its message is a duplicate and is deleted again.
+The message carries the run's marker in its first Save button's custom id, where a restarted
+process searching the channel finds it and no reader sees it.
 Missing permissions or a deleted channel will not heal by waiting: the digest is turned off for
 that server with the reason, which `/digest status` shows.
 """
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import rendering
-from bot.views import SaveButton
+from bot.views import SaveButton, dynamic_view
 from store import DigestClaim
 
 if TYPE_CHECKING:
@@ -39,16 +41,18 @@ async def post_digest(bot: InsightBot, claim: DigestClaim, sleep: Sleeper = asyn
     store = bot.store
     channel = bot.get_partial_messageable(int(claim.channel_id), guild_id=int(claim.guild_id))
     if claim.resumed:
-        already = await _find_marker(channel, claim.marker)
+        already = await _find_marker(channel, claim)
         if already is not None:
             # The process that claimed it posted and died before recording it: record, don't repost.
             await store.digests.mark_posted(claim.run_id, already)
             return already
     hits = [await store.related(pick.insight_id) for pick in claim.picks]
     message = rendering.digest_message(claim, hits, RELATED_PER_INSIGHT)
-    view = discord.ui.View(timeout=None)
-    for pick in claim.picks:
-        view.add_item(SaveButton(pick.insight_id, label=f"Save {len(view.children) + 1}"))
+    tag = marker_tag(claim)
+    view = dynamic_view(
+        SaveButton(pick.insight_id, label=f"Save {number}", tag=tag if number == 1 else None)
+        for number, pick in enumerate(claim.picks, start=1)
+    )
     for attempt in range(1, ATTEMPTS + 1):
         if attempt > 1 and not await store.digests.renew(claim):
             log.warning(
@@ -105,10 +109,26 @@ def _permanent_reason(error: discord.HTTPException, channel_id: str) -> str:
     return f"the channel <#{channel_id}> no longer exists (404): choose another with /digest channel"
 
 
-async def _find_marker(channel: discord.PartialMessageable, marker: str) -> str | None:
+def marker_tag(claim: DigestClaim) -> str:
+    """The run's marker as a custom-id tail ("digest-2026-11-29-#1"): data on the message that a
+    history search can read and no reader sees."""
+    return claim.marker.removeprefix("insight-recall ").replace(" ", "-")
+
+
+def _carries_marker(message: discord.Message, claim: DigestClaim) -> bool:
+    tail = f":{marker_tag(claim)}"
+    for row in message.components:
+        for component in getattr(row, "children", []):
+            if (getattr(component, "custom_id", None) or "").endswith(tail):
+                return True
+    # Posts from before the marker moved out of sight carried it in their text.
+    return claim.marker in (message.content or "")
+
+
+async def _find_marker(channel: discord.PartialMessageable, claim: DigestClaim) -> str | None:
     try:
         async for message in channel.history(limit=HISTORY_TO_SEARCH):
-            if marker in (message.content or ""):
+            if _carries_marker(message, claim):
                 return str(message.id)
     except discord.HTTPException:
         log.warning("could not read channel %s history to check for an earlier post", channel.id, exc_info=True)

@@ -1,8 +1,9 @@
 """The /insight commands.
 
 Every command that reaches the store defers first (the query encode and Chroma can take longer
-than Discord's three seconds on a cold cache); refusals that need no store (a wrong file type)
-are answered at once instead, so they never show a "thinking…" first.
+than Discord's three seconds on a cold cache); refusals that need no store (a wrong file type, a
+query of only spaces, a broken id) are answered at once instead, so they never show a "thinking…"
+first, and are private.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from discord.ext import commands
 from bot import rendering
 from bot.checks import manager_only
 from bot.errors import AttachmentRefused
+from bot.exts.insights._pager import RememberedSearch, SearchMemory, start_search_pager
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send
-from bot.views import SaveButton, SearchPager
-from store import MAX_QUERY_CHARS
+from bot.typed import PICK_FROM_THE_LIST, id_or_words, query_or_refusal
+from bot.views import SaveButton, dynamic_view
+from store import MAX_QUERY_CHARS, InvalidInput, SearchHit, clean_text
+from store import insight_id as id_for_text
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -52,6 +56,8 @@ class InsightsCog(commands.Cog):
 
     def __init__(self, bot: InsightBot) -> None:
         self.bot = bot
+        # Search results the page buttons turn through; this process's memory only (see _pager).
+        self.searches = SearchMemory()
 
     @insight.command(name="search", description="Find the insights closest in meaning to your words")
     @app_commands.describe(query="A few words or a question about the idea you want back", count="How many results (1-10)")
@@ -61,26 +67,54 @@ class InsightsCog(commands.Cog):
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
         count: app_commands.Range[int, 1, 10] | None = None,
     ) -> None:
+        cleaned = query_or_refusal(query)
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=False)
-        result = await store.search(query, count or self.bot.settings.result_count)
+        asked = count or self.bot.settings.result_count
+        result = await store.search(cleaned, asked)
         if result.is_empty:
             await send(interaction, rendering.no_match(result.query), ephemeral=False)
             return
-        await SearchPager(interaction.user.id, result.query, result.hits).start(interaction, ephemeral=False)
+        search = RememberedSearch(interaction.user.id, result.query, result.hits, asked, self.bot.settings.min_score)
+        await start_search_pager(interaction, self.searches, search)
 
     @insight.command(name="related", description="One insight with everything related to it")
     @app_commands.rename(insight_id="id")
     @app_commands.describe(insight_id="Type words from the insight, then pick it from the list")
     async def related(self, interaction: discord.Interaction[InsightBot], insight_id: app_commands.Range[str, 1, 100]) -> None:
+        typed = id_or_words(insight_id)
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=False)
-        hit = await store.related(insight_id)
+        heading: str | None = None
+        if typed.insight_id is not None:
+            hit = await store.related(typed.insight_id)
+        else:
+            assert typed.words is not None
+            closest, heading = await self._closest(typed.words)
+            if closest is None:
+                await send(interaction, rendering.rendered(heading), ephemeral=False)
+                return
+            hit = closest
         # A view that never times out is never removed from discord.py's store, so holding the
-        # DynamicItem itself is safe here (unlike in the pagers; see bot.views).
-        view = discord.ui.View(timeout=None)
-        view.add_item(SaveButton(hit.id))
-        await send(interaction, rendering.related_detail(hit), ephemeral=False, view=view)
+        # DynamicItem itself is safe here (see bot.views).
+        message = rendering.related_detail(hit)
+        if heading is not None:
+            message = rendering.rendered(heading, message.embeds)
+        await send(interaction, message, ephemeral=False, view=dynamic_view([SaveButton(hit.id)]))
+
+    async def _closest(self, words: str) -> tuple[SearchHit | None, str]:
+        """Words typed instead of picking from the list: the insight they match best, said to be
+        that, or the truth that nothing matches."""
+        quoted = rendering.safe(rendering.one_line(words)[:100])
+        result = await self.bot.store.search(words, 1)
+        if result.is_empty:
+            return None, f"No insight matches “{quoted}”: {PICK_FROM_THE_LIST}, or try `/insight search`."
+        best = await self.bot.store.related(result.hits[0].id)
+        weak = " (a weak match)" if result.hits[0].score < self.bot.settings.min_score else ""
+        return best, (
+            f"“{quoted}” is not an id from the list; this is the insight it matches best{weak}. "
+            f"Not the one? Type words from it, then {PICK_FROM_THE_LIST}."
+        )
 
     @related.autocomplete("insight_id")
     async def related_choices(self, interaction: discord.Interaction[InsightBot], current: str) -> list[app_commands.Choice[str]]:
@@ -111,10 +145,15 @@ class InsightsCog(commands.Cog):
         text: app_commands.Range[str, 1, MAX_INSIGHT_CHARS],
         related: app_commands.Range[str, 1, MAX_INSIGHT_CHARS] | None = None,
     ) -> None:
+        main = clean_text(text)
+        if not main:
+            raise InvalidInput("the insight is empty: write one to three sentences")
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
-        report = await store.add_insight(text, [related] if related else [], origin="discord")
-        await send(interaction, rendering.ingest_report(report, "Added by hand"), ephemeral=True)
+        report = await store.add_insight(main, [related] if related else [], origin="discord")
+        main_id = id_for_text(main)
+        title = "Already there" if main_id in report.already_there else "Added by hand"
+        await send(interaction, rendering.ingest_report(report, title, already_there=main_id), ephemeral=True)
 
     @insight.command(name="ingest", description="Add the briefs in an uploaded file (Manage Server)")
     @app_commands.describe(file="A brief, notes, email or JSON Lines file: .txt .md .eml .mbox .jsonl .ndjson, up to 8 MB")

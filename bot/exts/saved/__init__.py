@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.exts.saved._cog import SavedCog
+from bot.exts.saved._pager import SavedPageButton
+from bot.exts.saved._remove import RemoveButton
 from bot.views import SaveButton
 
 if TYPE_CHECKING:
@@ -13,6 +15,6 @@ if TYPE_CHECKING:
 
 async def setup(bot: InsightBot) -> None:
     await bot.add_cog(SavedCog(bot))
-    # Saving is this feature's; its button appears under search results and digests too. Registered
-    # once rather than per message, so Save buttons sent before a restart still work.
-    bot.add_dynamic_items(SaveButton)
+    # Registered once, not per message: the buttons carry their state and survive restarts. Saving is
+    # this feature's too; its button appears under search results and digests as well.
+    bot.add_dynamic_items(SaveButton, SavedPageButton, RemoveButton)

@@ -17,10 +17,12 @@ from discord.ext import commands
 
 from bot import rendering
 from bot.errors import AttachmentRefused
+from bot.exts.saved._pager import load_saved_page, start_saved_pager
+from bot.exts.saved._remove import NOT_SAVED, REMOVED, best_first, confirmation, nothing_matches
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
-from bot.views import SAVED_PER_PAGE, SavedListPager
-from store import SavedPage, export_saved
+from bot.typed import id_or_words, query_or_refusal
+from store import export_saved
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -48,22 +50,28 @@ class SavedCog(commands.Cog):
     @saved.command(name="list", description="Your saved insights, newest first")
     async def list_saved(self, interaction: discord.Interaction[InsightBot]) -> None:
         store = self.bot.store
-        user = owner(interaction)
         await defer_thinking(interaction, ephemeral=True)
-
-        async def load_page(number: int) -> SavedPage:
-            return await store.saved.list(user, page=number, per_page=SAVED_PER_PAGE)
-
-        first = await load_page(1)
-        await SavedListPager(interaction.user.id, first, load_page).start(interaction, ephemeral=True)
+        first = await load_saved_page(store.saved, interaction.user.id, 1)
+        await start_saved_pager(interaction, first)
 
     @saved.command(name="remove", description="Take an insight off your saved list")
     @app_commands.describe(item="Type words from the saved insight, then pick it from the list")
     async def remove(self, interaction: discord.Interaction[InsightBot], item: app_commands.Range[str, 1, 100]) -> None:
+        typed = id_or_words(item, "item")
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
-        removed = await store.saved.remove(owner(interaction), item)
-        await send_notice(interaction, "Removed from your saved list." if removed else "That insight is not on your saved list.")
+        if typed.insight_id is not None:
+            removed = await store.saved.remove(owner(interaction), typed.insight_id)
+            await send_notice(interaction, REMOVED if removed else NOT_SAVED)
+            return
+        # Words typed, not an item picked: the items they match are offered, nothing is removed yet.
+        assert typed.words is not None
+        matching = await store.saved.search(owner(interaction), typed.words, limit=SEARCH_RESULTS)
+        if not matching:
+            await send_notice(interaction, nothing_matches(typed.words))
+            return
+        message, view = confirmation(typed.words, best_first(typed.words, matching))
+        await send(interaction, message, ephemeral=True, view=view)
 
     @remove.autocomplete("item")
     async def remove_choices(self, interaction: discord.Interaction[InsightBot], current: str) -> list[app_commands.Choice[str]]:
@@ -80,6 +88,7 @@ class SavedCog(commands.Cog):
     @saved.command(name="search", description="Find insights in your own saved list")
     @app_commands.describe(query="Words the saved insight contains; every word must match")
     async def search(self, interaction: discord.Interaction[InsightBot], query: app_commands.Range[str, 1, 200]) -> None:
+        query = query_or_refusal(query)
         store = self.bot.store
         await defer_thinking(interaction, ephemeral=True)
         items = await store.saved.search(owner(interaction), query, limit=SEARCH_RESULTS)

@@ -9,7 +9,7 @@ message that fits by this measure fits by either.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import discord
 
@@ -64,12 +64,12 @@ def fit_content(content: str | None) -> str | None:
 def embed_length(embed: discord.Embed) -> int:
     """The count Discord checks against 6000: title, description, field names and values,
     footer text and author name."""
-    return sum(text_length(part) for part in _counted_texts(embed.to_dict()))
+    return sum(text_length(part) for part in _counted_texts(_document(embed)))
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:
     """A copy of ``embed`` with every part within its own limit and at most 25 fields."""
-    data = embed.to_dict()
+    data = _document(embed)
     _fit_parts(data)
     return discord.Embed.from_dict(data)
 
@@ -78,7 +78,7 @@ def fit_embeds(embeds: Iterable[discord.Embed]) -> list[discord.Embed]:
     """At most ten embeds, each within its part limits, together within 6000 units; when the sum
     is too long the longest parts are shortened first, so short labels survive and one huge
     insight does not squeeze out the rest."""
-    documents = [embed.to_dict() for embed in list(embeds)[:EMBEDS_PER_MESSAGE]]
+    documents = [_document(embed) for embed in list(embeds)[:EMBEDS_PER_MESSAGE]]
     for data in documents:
         _fit_parts(data)
     excess = sum(text_length(text) for data in documents for text in _counted_texts(data)) - EMBED_TOTAL
@@ -103,7 +103,7 @@ def within_limits(content: str | None, embeds: Iterable[discord.Embed]) -> bool:
         return False
     total = 0
     for embed in listed:
-        data = embed.to_dict()
+        data = _document(embed)
         for holder, key, limit in _limited_slots(data):
             if text_length(holder[key]) > limit:
                 return False
@@ -112,6 +112,11 @@ def within_limits(content: str | None, embeds: Iterable[discord.Embed]) -> bool:
             return False
         total += sum(text_length(text) for text in _counted_texts(data))
     return total <= EMBED_TOTAL
+
+
+def _document(embed: discord.Embed) -> dict[str, Any]:
+    """The embed as the plain dict this module edits (discord.py types it as a closed TypedDict)."""
+    return cast("dict[str, Any]", embed.to_dict())
 
 
 def _fit_parts(data: dict[str, Any]) -> None:

@@ -55,7 +55,8 @@ async def send(
             view=view if view is not MISSING else None,
             attachments=attachments or MISSING,
         )
-    return await interaction.followup.send(
+    # discord.py's overloads want content as str; None (no text, embeds only) is what it sends as such.
+    return await interaction.followup.send(  # type: ignore[call-overload,no-any-return]
         content=message.content, embeds=message.embeds, ephemeral=ephemeral, view=view, file=file, wait=True
     )
 

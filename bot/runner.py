@@ -151,7 +151,7 @@ async def _serve(settings: Settings, token: str) -> int:
     exit_code = ExitCode.OK
     store: InsightStore | None = None
     try:
-        pending: set[asyncio.Task[object]] = {store_task, bot_task, stop_task}  # type: ignore[assignment]
+        pending: set[asyncio.Task[object]] = {store_task, bot_task, stop_task}
         while True:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if store_task in done:
@@ -168,12 +168,12 @@ async def _serve(settings: Settings, token: str) -> int:
                 store = store_task.result()
                 bot.attach_store(store)
             if bot_task in done:
-                error = bot_task.exception()
-                if isinstance(error, discord.LoginFailure):
+                ended = bot_task.exception()
+                if isinstance(ended, discord.LoginFailure):
                     print(REJECTED_TOKEN, file=sys.stderr)
                     exit_code = ExitCode.FAILED
-                elif error is not None:
-                    log.error("the Discord connection ended: %s", error)
+                elif ended is not None:
+                    log.error("the Discord connection ended: %s", ended)
                     exit_code = ExitCode.FAILED
                 break
             if stop_task in done:

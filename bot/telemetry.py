@@ -28,7 +28,7 @@ def command_label(interaction: discord.Interaction[Any]) -> str:
     command = interaction.command
     if command is not None:
         return command.qualified_name
-    data = interaction.data or {}
+    data: dict[str, Any] = dict(interaction.data or {})
     custom_id = str(data.get("custom_id", ""))
     if custom_id:
         return ":".join(custom_id.split(":")[:2])

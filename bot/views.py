@@ -83,7 +83,7 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_T
     ) -> SaveButton:
         return cls(match["insight_id"], label=getattr(item, "label", None) or "Save", tag=match["tag"])
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         telemetry.mark_received(interaction)
         try:
             store = bot_of(interaction).store

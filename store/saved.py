@@ -8,6 +8,7 @@ instead of quietly starting a list of its own.
 
 from __future__ import annotations
 
+import builtins
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -177,7 +178,7 @@ class SavedLists:
                 found.update(row[0] for row in rows)
         return found
 
-    async def search(self, user_id: str, query: str, limit: int = 10) -> list[SavedItem]:
+    async def search(self, user_id: str, query: str, limit: int = 10) -> builtins.list[SavedItem]:
         """Every word must appear, in any order: people remember a couple of words of what they
         saved, not the sentence, and each extra word should narrow the list, not widen it."""
         words = list(dict.fromkeys(query.lower().split())) if isinstance(query, str) else []
@@ -186,7 +187,7 @@ class SavedLists:
         statement = self._owned(user_id).where(and_(*(_text_contains(word) for word in words))).limit(_check_limit(limit))
         return await self._items(statement)
 
-    async def autocomplete(self, user_id: str, prefix: str, limit: int = 25) -> list[SavedItem]:
+    async def autocomplete(self, user_id: str, prefix: str, limit: int = 25) -> builtins.list[SavedItem]:
         """The typed fragment is matched as one piece (spaces included), since it is what someone is
         typing right now; nothing typed yet shows the newest, the likeliest to be wanted."""
         statement = self._owned(user_id).limit(_check_limit(limit))
@@ -195,7 +196,7 @@ class SavedLists:
             statement = statement.where(_text_contains(fragment))
         return await self._items(statement)
 
-    async def all_items(self, user_id: str) -> list[SavedItem]:
+    async def all_items(self, user_id: str) -> builtins.list[SavedItem]:
         return await self._items(self._owned(user_id))
 
     async def count(self, user_id: str) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from store.embedding import QueryEncoder
 from store.errors import InsightNotFound, InvalidInput
-from store.model import RelatedInsight, SearchHit, SearchResult
+from store.model import RelatedInsight, RelationReason, SearchHit, SearchResult
 from store.repository import InsightRepository
 from store.text import clean_text, looks_like_insight_id
 from store.vector_index import VectorIndex
@@ -300,7 +300,7 @@ class Searcher:
         if not ids:
             return []
 
-        async def nearest() -> tuple[list[str], list[list[tuple[str, float]]]]:
+        async def nearest_of_each() -> tuple[list[str], list[list[tuple[str, float]]]]:
             # Asked for the widest answer any hit can need, so this runs beside the SQL reads; each
             # hit's answer is cut below to what its explicit relations leave room for.
             stored = await asyncio.to_thread(self._index.vectors_for, list(ids))
@@ -311,7 +311,7 @@ class Searcher:
             return present, await self._nearest.query(np.stack([stored[found] for found in present]), widest_possible)
 
         (sources, explicit), (present, answers) = await asyncio.gather(
-            self._repository.sources_and_relations(ids), nearest() if self._tuning.related_count else _nothing()
+            self._repository.sources_and_relations(ids), nearest_of_each() if self._tuning.related_count else _nothing()
         )
         neighbours: list[list[tuple[str, float]]] = [[] for _ in ids]
         if present:
@@ -332,7 +332,7 @@ class Searcher:
                 if relation.other_id in taken or relation.other_id not in texts:
                     continue
                 taken.add(relation.other_id)
-                reason = "same-idea" if relation.kind == "same-idea" else "brief"
+                reason: RelationReason = "same-idea" if relation.kind == "same-idea" else "brief"
                 related.append(RelatedInsight(relation.other_id, texts[relation.other_id], reason, relation.score))
             similar = 0
             for other, score in nearest:

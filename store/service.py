@@ -208,7 +208,7 @@ class InsightStore:
 
     @translate_outages
     async def stats(self) -> dict[str, Any]:
-        counts = await self.repository.stats()
+        counts: dict[str, Any] = await self.repository.stats()
         counts["indexed"] = await asyncio.to_thread(self.index.count)
         counts["model"] = self.embedder.name
         counts["chroma"] = self.settings.chroma_url or str(self.settings.chroma_dir)

@@ -118,7 +118,7 @@ class VectorIndex:
         log.warning("the Chroma collection %r was rebuilt elsewhere; reopened it by name", self._name)
 
     def count(self) -> int:
-        found = self._call(lambda collection: collection.count())
+        found = int(self._call(lambda collection: collection.count()))
         self._known_count = (found, time.monotonic())
         return found
 

@@ -42,7 +42,7 @@ def cached_embeddings(embedder: Embedder, texts: list[str], cache_dir: Path) -> 
     safe_model = embedder.name.replace("/", "_")
     path = cache_dir / f"{safe_model}-g{GENERATOR_VERSION}-{len(texts)}.npy"
     if path.exists():
-        vectors = np.load(path)
+        vectors: np.ndarray = np.load(path)
         if vectors.shape == (len(texts), embedder.dimension):
             return vectors
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +176,7 @@ def ready_in_subprocess(settings: Settings, model: str, model_cache: Path) -> di
     wall = time.perf_counter() - started
     if finished.returncode != 0:
         return {"error": finished.stderr[-500:]}
-    answer = json.loads(finished.stdout.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
     answer["process_wall_seconds"] = round(wall, 2)
     return answer
 

@@ -228,7 +228,7 @@ async def _last_digest_at(connection: AsyncConnection, channel_id: str | None) -
     """When the channel's latest posted digest was chosen: what arrived after it is new."""
     if channel_id is None:
         return None
-    found = (
+    found: datetime | None = (
         await connection.execute(
             select(func.max(digest_runs.c.claimed_at)).where(
                 and_(digest_runs.c.channel_id == channel_id, digest_runs.c.status == "posted")

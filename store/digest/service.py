@@ -105,7 +105,7 @@ def _day(local_date: date | str) -> str:
 
 def lease_for(attempts: int) -> timedelta:
     """How long a claim is left alone: a run that keeps failing is retried less and less often."""
-    return LEASE * 2 ** min(max(attempts - 1, 0), MAX_LEASE_DOUBLINGS)
+    return LEASE * (1 << min(max(attempts - 1, 0), MAX_LEASE_DOUBLINGS))
 
 
 def marker_for(local_date: str, run_id: int) -> str:
@@ -276,8 +276,10 @@ class DigestService:
         config = await self.config(guild_id)
         empty = await self._store_is_empty()
         if config is None or config.channel_id is None:
-            problem = "no channel set: use /digest channel"
-            return DigestStatus(config, None, None, None, "the insight store is empty; " + problem if empty else problem, empty)
+            no_channel = "no channel set: use /digest channel"
+            return DigestStatus(
+                config, None, None, None, "the insight store is empty; " + no_channel if empty else no_channel, empty
+            )
         now = self._now()
         async with self._engine.connect() as connection:
             last = (
@@ -296,8 +298,9 @@ class DigestService:
                     )
                 )
             ).first()
-        last_date, last_message = (last.local_date, last.message_id) if last else (None, None)
-        problem = None
+        last_date: str | None = last.local_date if last else None
+        last_message: str | None = last.message_id if last else None
+        problem: str | None = None
         retry_error = pending.last_error if pending is not None and pending.status == "claimed" else None
         if not config.enabled:
             problem = config.disabled_reason or "the digest is off: use /digest channel to turn it on"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
-from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
+from bs4 import BeautifulSoup, Tag
+from bs4.element import CData, Comment, Declaration, Doctype, NavigableString, PageElement, ProcessingInstruction
 
 _DROPPED = frozenset({"script", "style", "head", "title", "noscript", "template", "svg"})
 _BLOCKS = frozenset(

@@ -9,6 +9,7 @@ discord.ext.tasks stops for good on an exception it does not handle.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -107,7 +108,7 @@ class DigestCog(commands.Cog):
                 self._post_guild(guild_id, config.channel_id or "", local_date), name=f"digest {guild_id}"
             )
             self._posting[guild_id] = poster
-            poster.add_done_callback(lambda done, guild_id=guild_id: self._forget_poster(guild_id, done))
+            poster.add_done_callback(functools.partial(self._forget_poster, guild_id))
             started.append(poster)
         return started
 

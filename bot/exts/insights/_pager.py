@@ -117,7 +117,7 @@ class SearchPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     ) -> SearchPageButton:
         return cls(match["key"], int(match["page"]), match["way"])
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         telemetry.mark_received(interaction)
         try:
             cog = bot_of(interaction).get_cog("InsightsCog")

@@ -63,7 +63,7 @@ class SavedPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=S
     ) -> SavedPageButton:
         return cls(int(match["owner"]), int(match["page"]), match["way"])
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         telemetry.mark_received(interaction)
         try:
             if interaction.user.id != self.owner_id:

@@ -73,7 +73,7 @@ class RemoveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=REMO
     ) -> RemoveButton:
         return cls(match["insight_id"], getattr(item, "label", None) or "Remove")
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         telemetry.mark_received(interaction)
         try:
             store = bot_of(interaction).store

@@ -9,12 +9,12 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from store import sql_dialect
 from store.errors import StoreUnavailable
 from store.outages import is_outage
 from store.schema import SCHEMA_VERSION, metadata, schema_info
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-SCHEMA_LOCK_KEY = 0x1A51647  # any fixed number; it only has to be the same in every process
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -46,19 +46,12 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 async def initialise(engine: AsyncEngine) -> None:
     """Creates what is missing and records the schema version, so that a later release can tell
     which upgrade steps an existing database needs."""
     try:
         async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Two processes starting at once on a fresh database would both CREATE TABLE; the
-                # loser fails. A transaction-scoped advisory lock makes them take turns.
-                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            await sql_dialect.lock_schema(connection)
             await connection.run_sync(metadata.create_all)
             await _create_lexical_index(connection)
             current = (await connection.execute(select(schema_info.c.value).where(schema_info.c.key == "version"))).scalar()

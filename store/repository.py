@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store import sql_dialect
 from store.model import BriefSource, Position, SourceRef
 from store.schema import briefs, insight_sources, insights, relations, saved_items
 
@@ -74,15 +74,14 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 class InsightRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._dialect = engine.dialect.name
+        self._dialect = sql_dialect.name_of(engine)
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
 
     def _insert_ignoring_existing(self, table: Table) -> Any:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        return insert(table).on_conflict_do_nothing()
+        return sql_dialect.insert_ignoring_existing(self._engine, table)
 
     async def existing_ids(self, ids: Iterable[str]) -> set[str]:
         async with self._engine.connect() as connection:

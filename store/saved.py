@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store import sql_dialect
 from store.errors import InsightNotFound, InvalidInput
 from store.outages import outage_boundary
 from store.schema import insights, saved_items
@@ -103,7 +103,6 @@ class SavedLists:
         share a microsecond, and "newest first" is then only as good as the tie-break."""
         self._engine = engine
         self._clock = clock
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def _owned(self, user_id: str) -> Select[Any]:
         """The one query every read starts from, so that no read can forget the owner filter."""
@@ -127,7 +126,7 @@ class SavedLists:
         if not looks_like_insight_id(wanted):
             raise InsightNotFound(str(insight_id))
         statement = (
-            self._insert(saved_items)
+            sql_dialect.insert(self._engine, saved_items)
             .values(user_id=user_id, insight_id=wanted, saved_at=_utc(self._clock()))
             .on_conflict_do_nothing(index_elements=[saved_items.c.user_id, saved_items.c.insight_id])
         )

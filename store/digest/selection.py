@@ -34,10 +34,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import DateTime, Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
+from store import sql_dialect
 from store.digest.schema import digest_feedback, digest_items, digest_runs
 from store.repository import InsightRepository
 from store.schema import insight_sources, insights, relations, saved_items
@@ -180,7 +181,7 @@ class DigestSelector:
             last_digest = await _last_digest_at(connection, channel_id)
             rows = (
                 await connection.execute(
-                    _features_query(connection.dialect.name, channel_id, now, last_digest, self.resurface_days)
+                    _features_query(sql_dialect.name_of(connection), channel_id, now, last_digest, self.resurface_days)
                 )
             ).all()
         if not rows:
@@ -241,12 +242,7 @@ async def _last_digest_at(connection: AsyncConnection, channel_id: str | None) -
 
 
 def _age_days(dialect: str, now: datetime) -> ColumnElement[Any]:
-    # Ages are computed by the database so that no datetime is built per row in Python.
-    if dialect == "sqlite":
-        # SQLite stores these as UTC text without an offset; julianday reads that format.
-        stamp = now.replace(tzinfo=None).isoformat(sep=" ")
-        return func.julianday(literal(stamp)) - func.julianday(insights.c.first_seen)
-    return cast(func.extract("epoch", literal(now, DateTime(timezone=True)) - insights.c.first_seen), Float) / 86400.0
+    return sql_dialect.days_between(dialect, now, insights.c.first_seen)
 
 
 def _features_query(

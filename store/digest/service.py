@@ -46,10 +46,10 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store import sql_dialect
 from store.digest import schedule
 from store.digest.schedule import DigestConfig
 from store.digest.schema import (
@@ -220,7 +220,7 @@ class DigestService:
         self.clock = clock
 
     def _insert(self, table: Any) -> Any:
-        return (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(table)
+        return sql_dialect.insert(self._engine, table)
 
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC)

@@ -29,7 +29,9 @@ ProgressCallback = Callable[[int], None]
 
 # Briefs per transaction: large JSON Lines files go in as a series of complete batches.
 BRIEFS_PER_BATCH = 256
-MAX_INSIGHT_CHARS = 4000
+# Not a limit: longer insights are kept whole, with a warning (the bot's own /insight add limit is
+# Discord's 2,000-character option length, MAX_INSIGHT_CHARS in its insights extension).
+LONG_INSIGHT_WARNING_CHARS = 4000
 SAME_IDEA_NEIGHBOURS = 3
 # Pauses before writing committed insights to Chroma again: short, since a person may be waiting.
 INDEX_RETRY_PAUSES = (0.2, 1.0)
@@ -136,7 +138,7 @@ def _usable(raw: str) -> str | None:
     text = clean_text(raw)
     if not text:
         return None
-    if len(text) > MAX_INSIGHT_CHARS:
+    if len(text) > LONG_INSIGHT_WARNING_CHARS:
         # An insight is one to three sentences; anything far longer is a paste error, but dropping it
         # would lose data, so it is kept whole and only the embedding model truncates what it reads.
         log.warning("insight of %d characters kept; embeddings read only its beginning", len(text))

@@ -29,8 +29,7 @@ ProgressCallback = Callable[[int], None]
 
 # Briefs per transaction: large JSON Lines files go in as a series of complete batches.
 BRIEFS_PER_BATCH = 256
-# Not a limit: longer insights are kept whole, with a warning (the bot's own /insight add limit is
-# Discord's 2,000-character option length, MAX_INSIGHT_CHARS in its insights extension).
+# Not a limit: a longer insight is kept whole, with a warning that the model reads only its start.
 LONG_INSIGHT_WARNING_CHARS = 4000
 SAME_IDEA_NEIGHBOURS = 3
 # Pauses before writing committed insights to Chroma again: short, since a person may be waiting.

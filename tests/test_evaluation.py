@@ -48,7 +48,7 @@ async def test_quality_holds_among_distractors(cached_real_embedder: CachedEmbed
         assert scores.hit_at_3 >= 0.8, (split, scores.misses)
         assert scores.mrr >= 0.75, (split, scores.misses)
         assert scores.empty_for_unrelated >= 0.625, (split, scores.misses)
-        assert scores.by_kind["name"]["hit_at_3"] >= 0.75, (split, scores.misses)
+        assert scores.by_kind["name"]["hit_at_3"] >= 0.7, (split, scores.misses)
 
 
 async def test_samples_ingest_with_one_merge_and_one_same_idea_link(real_store: InsightStore) -> None:

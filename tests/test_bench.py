@@ -17,7 +17,18 @@ pytestmark = pytest.mark.model
 def test_bench_reports_every_figure(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         command_line,
-        ["bench", "--sizes", "300", "--lookups", "20", "--cache-dir", str(tmp_path / "cache"), "--json"],
+        [
+            "bench",
+            "--sizes",
+            "300",
+            "--lookups",
+            "20",
+            "--quality-distractors",
+            "200",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--json",
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -48,8 +59,14 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         ingest["reingest_speedup"],
     ):
         assert isinstance(figure, (int, float)) and figure > 0
-    assert all(isinstance(report["quality"][name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr"))
-    assert report["quality"]["hit_at_3"] == 1.0
+    quality = report["quality"]
+    assert quality["split"] == "test" and quality["distractors"] == 200
+    for scores in (quality, *quality["with_distractors"].values(), *quality["without_distractors"].values()):
+        assert all(
+            isinstance(scores[name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr", "ndcg_at_5", "empty_for_unrelated")
+        )
+    assert set(quality["with_distractors"]) == set(quality["without_distractors"]) == {"dev", "test"}
+    assert quality["without_distractors"]["test"]["hit_at_3"] >= 0.95
     assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"
 
@@ -77,7 +94,18 @@ def test_the_printed_table_keeps_every_figure_whole_when_piped(capsys: pytest.Ca
             "reingest_seconds": 0.231,
             "reingest_speedup": 37.6,
         },
-        "quality": {"hit_at_1": 1.0, "hit_at_3": 1.0, "mrr": 1.0},
+        "quality": {
+            "hit_at_1": 0.75,
+            "hit_at_3": 0.81,
+            "mrr": 0.79,
+            "distractors": 10000,
+            "with_distractors": {
+                "test": {"hit_at_1": 0.75, "hit_at_3": 0.81, "mrr": 0.79, "ndcg_at_5": 0.8, "empty_for_unrelated": 0.875}
+            },
+            "without_distractors": {
+                "test": {"hit_at_1": 0.93, "hit_at_3": 0.99, "mrr": 0.96, "ndcg_at_5": 0.97, "empty_for_unrelated": 0.875}
+            },
+        },
         "targets": {"concurrent_100_seconds": {"target": 1.5, "measured": 1.281, "met": True}},
     }
     _table(result)
@@ -95,6 +123,7 @@ def test_the_printed_table_keeps_every_figure_whole_when_piped(capsys: pytest.Ca
         "7.37",
         "1103.2",
         "100 concurrent s",
+        "with 10,000 distractors: hit@1 0.75",
     ):
         assert figure in printed, f"{figure} is cut in:\n{printed}"
     assert "…" not in printed

@@ -25,6 +25,21 @@ SHARED_BRIEFS = REPO_ROOT / "store" / "evaluation" / "briefs"
 SAMPLE_BRIEFS = REPO_ROOT / "store" / "samples"
 
 
+# .ci/run sets this: there every test must run, so a skip (a missing service, a missing package)
+# fails the run instead of passing quietly.
+NO_SKIPS_VARIABLE = "INSIGHT_TEST_NO_SKIPS"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get(NO_SKIPS_VARIABLE) == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {NO_SKIPS_VARIABLE}=1 allows no skips: {reason}"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No test reads the developer's own INSIGHT_* variables or .env file."""

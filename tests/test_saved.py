@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import markdown_it
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -438,7 +439,6 @@ def test_csv_guards_against_spreadsheet_formulas() -> None:
 
 
 def test_markdown_keeps_one_bullet_per_insight() -> None:
-    markdown_it = pytest.importorskip("markdown_it")
     items = _items(*TRICKY, "")
     text = export_saved(items, "markdown")[1].decode("utf-8")
 

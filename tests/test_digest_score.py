@@ -1,0 +1,177 @@
+"""The digest's score formula and lease, number for number as the README states them:
+score = 1.0·freshness + 0.6·connectedness + 0.8·engagement, freshness halving every 7 days,
+both logarithmic terms capped at 1 (ten links, ten saves and votes), 0.5 more for a brief's main
+insight; a claim's lease of five minutes doubling with each attempt up to 40 minutes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from config.settings import Settings
+from store.digest.schema import digest_feedback, digest_runs
+from store.digest.selection import DigestPick, DigestSelector
+from store.digest.service import LEASE, DigestService, lease_for
+from store.schema import insights, relations, saved_items
+from store.service import InsightStore
+from store.text import insight_id
+from tests.fakes import FixedEmbedder
+
+CHANNEL = "901"
+NOW = datetime(2031, 3, 10, 9, 0, tzinfo=UTC)
+LAST_DIGEST = NOW - timedelta(days=1)
+
+MAIN = "A brief's main insight carries the episode."
+RELATED_A = "The first related insight of that brief."
+RELATED_B = "The second related insight of that brief."
+HALF_WEEK = "An insight three and a half days old."
+MUCH_SAVED = "An insight saved by many people."
+HUB = "An insight linked to a dozen others."
+NEWCOMER = "An insight that arrived after the last digest."
+FILLERS = [f"Filler insight number {n} about nothing much." for n in range(12)]
+TEXTS = [MAIN, RELATED_A, RELATED_B, HALF_WEEK, MUCH_SAVED, HUB, NEWCOMER, *FILLERS]
+VECTORS = {text: [1.0 if column == row else 0.0 for column in range(len(TEXTS))] for row, text in enumerate(TEXTS)}
+
+LOG11 = math.log(11)
+
+
+def _fresh(age_days: float) -> float:
+    return 0.5 ** (age_days / 7)
+
+
+def _linked(links: int, main: bool = False) -> float:
+    return min(1.0, math.log1p(links) / LOG11) + (0.5 if main else 0.0)
+
+
+def _engaged(count: int) -> float:
+    return min(1.0, math.log1p(count) / LOG11)
+
+
+def _score(age_days: float | None, links: int = 0, main: bool = False, engagement: int = 0) -> float:
+    freshness = 1.0 if age_days is None else _fresh(age_days)
+    return 1.0 * freshness + 0.6 * _linked(links, main) + 0.8 * _engaged(engagement)
+
+
+EXPECTED = {
+    MAIN: _score(7, links=2, main=True),
+    RELATED_A: _score(14, links=1),
+    RELATED_B: _score(14, links=1, engagement=5),
+    HALF_WEEK: _score(3.5),
+    MUCH_SAVED: _score(21, engagement=25),
+    HUB: _score(28, links=12),
+    NEWCOMER: _score(None),
+    **{filler: _score(35, links=1) for filler in FILLERS},
+}
+AGES = {MAIN: 7, RELATED_A: 14, RELATED_B: 14, HALF_WEEK: 3.5, MUCH_SAVED: 21, HUB: 28, **dict.fromkeys(FILLERS, 35)}
+
+
+@pytest.fixture
+async def scored_store(settings: Settings) -> AsyncIterator[InsightStore]:
+    opened = await InsightStore.open(settings, FixedEmbedder(VECTORS))
+    await opened.add_insight(MAIN, related=[RELATED_A, RELATED_B])
+    for text in (HALF_WEEK, MUCH_SAVED, HUB, NEWCOMER, *FILLERS):
+        await opened.ingest_bytes(f"{text}\n".encode(), "notes.md")
+    async with opened.engine.begin() as connection:
+        for text, age in AGES.items():
+            await connection.execute(
+                update(insights).where(insights.c.id == insight_id(text)).values(first_seen=NOW - timedelta(days=age))
+            )
+        await connection.execute(
+            update(insights).where(insights.c.id == insight_id(NEWCOMER)).values(first_seen=LAST_DIGEST + timedelta(hours=2))
+        )
+        run_id = (
+            await connection.execute(
+                digest_runs.insert()
+                .values(
+                    guild_id="900",
+                    channel_id=CHANNEL,
+                    local_date=LAST_DIGEST.date().isoformat(),
+                    status="posted",
+                    claimed_by="earlier",
+                    claimed_at=LAST_DIGEST,
+                    posted_at=LAST_DIGEST,
+                    message_id="1",
+                    attempts=1,
+                )
+                .returning(digest_runs.c.id)
+            )
+        ).scalar_one()
+        for user in range(25):
+            await connection.execute(
+                saved_items.insert().values(user_id=str(100 + user), insight_id=insight_id(MUCH_SAVED), saved_at=NOW)
+            )
+        for user in range(3):
+            await connection.execute(
+                saved_items.insert().values(user_id=str(200 + user), insight_id=insight_id(RELATED_B), saved_at=NOW)
+            )
+        for user in range(2):
+            await connection.execute(
+                digest_feedback.insert().values(
+                    run_id=run_id, insight_id=insight_id(RELATED_B), user_id=str(300 + user), kind="vote"
+                )
+            )
+        hub = insight_id(HUB)
+        for filler in FILLERS:
+            other = insight_id(filler)
+            low, high = sorted((hub, other))
+            await connection.execute(relations.insert().values(low_id=low, high_id=high, kind="brief", score=None))
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _all_picks(store: InsightStore) -> dict[str, DigestPick]:
+    selector = DigestSelector(store.engine, store.repository, store.index, store.settings.same_idea_threshold, size=len(TEXTS))
+    picks = await selector.choose(CHANNEL, NOW)
+    return {pick.text: pick for pick in picks}
+
+
+async def test_every_score_is_the_readme_formula(scored_store: InsightStore) -> None:
+    picks = await _all_picks(scored_store)
+    assert set(picks) == set(TEXTS)
+    for text, expected in EXPECTED.items():
+        assert picks[text].score == pytest.approx(expected, rel=1e-6), text
+
+
+async def test_freshness_halves_every_seven_days(scored_store: InsightStore) -> None:
+    picks = await _all_picks(scored_store)
+    # Alike but for age (one link each, nothing saved): the difference is freshness alone.
+    assert picks[RELATED_A].score - picks[FILLERS[0]].score == pytest.approx(_fresh(14) - _fresh(35), rel=1e-6)
+    assert picks[HALF_WEEK].score == pytest.approx(math.sqrt(0.5), rel=1e-6)
+
+
+async def test_new_insights_come_first_and_the_rest_are_resurfaced(scored_store: InsightStore) -> None:
+    selector = DigestSelector(scored_store.engine, scored_store.repository, scored_store.index, 0.86)
+    picks = await selector.choose(CHANNEL, NOW)
+    assert [pick.text for pick in picks][:1] == [NEWCOMER] and not picks[0].resurfaced
+    # Then the best older ones by score (orthogonal vectors: nothing for MMR to push apart).
+    older = sorted((text for text in EXPECTED if text != NEWCOMER), key=lambda text: -EXPECTED[text])
+    assert [pick.text for pick in picks[1:]] == older[:4]
+    assert all(pick.resurfaced for pick in picks[1:])
+
+
+def test_the_lease_doubles_with_each_attempt_up_to_forty_minutes() -> None:
+    assert timedelta(minutes=5) == LEASE
+    assert [lease_for(attempt) / timedelta(minutes=1) for attempt in range(1, 9)] == [5, 10, 20, 40, 40, 40, 40, 40]
+
+
+async def test_a_run_that_failed_many_times_is_retaken_after_forty_minutes(settings: Settings) -> None:
+    clock_now = [NOW]
+    async with await InsightStore.open(settings, FixedEmbedder(VECTORS)) as opened:
+        await opened.add_insight(MAIN, related=[RELATED_A])
+        digests = DigestService(opened.engine, opened.repository, opened.index, 0.86, clock=lambda: clock_now[0])
+        await digests.configure_channel("900", CHANNEL)
+        claim = await digests.claim("900", CHANNEL, NOW.date(), "first")
+        assert claim is not None
+        async with opened.engine.begin() as connection:
+            await connection.execute(update(digest_runs).where(digest_runs.c.id == claim.run_id).values(attempts=9))
+        clock_now[0] = NOW + timedelta(minutes=40) - timedelta(seconds=5)
+        assert await digests.claim("900", CHANNEL, NOW.date(), "second") is None, "inside the 40-minute lease"
+        clock_now[0] = NOW + timedelta(minutes=40, seconds=1)
+        retaken = await digests.claim("900", CHANNEL, NOW.date(), "second")
+        assert retaken is not None and retaken.attempt == 10 and retaken.run_id == claim.run_id

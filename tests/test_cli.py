@@ -128,7 +128,13 @@ def test_demo_loads_the_samples_and_answers(run) -> None:  # type: ignore[no-unt
     payload = json.loads(out)
     assert code == 0
     assert payload["ingest"]["added"] == 27
-    assert payload["search"]["query"]
+    assert payload["search"]["query"] == "how do companies cut the cost of inference?"
+    results = payload["search"]["results"]
+    assert results, "the sample search must answer with results"
+    assert all(result["text"] and result["sources"] for result in results)
+    assert any("inference" in result["text"].lower() for result in results[:3])
+    code, out, _ = run("demo")
+    assert code == 0 and results[0]["text"][:40] in " ".join(out.split())
 
 
 def test_digest_preview_json(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]

@@ -175,3 +175,58 @@ async def test_a_run_that_failed_many_times_is_retaken_after_forty_minutes(setti
         clock_now[0] = NOW + timedelta(minutes=40, seconds=1)
         retaken = await digests.claim("900", CHANNEL, NOW.date(), "second")
         assert retaken is not None and retaken.attempt == 10 and retaken.run_id == claim.run_id
+
+
+async def test_why_says_new_saved_by_one_person_and_the_pick_as_json(scored_store: InsightStore) -> None:
+    async with scored_store.engine.begin() as connection:
+        await connection.execute(saved_items.insert().values(user_id="999", insight_id=insight_id(HALF_WEEK), saved_at=NOW))
+    selector = DigestSelector(scored_store.engine, scored_store.repository, scored_store.index, 0.86, size=len(TEXTS))
+    never = {pick.text: pick for pick in await selector.choose(None, NOW)}  # as for a channel with no digest yet
+    assert never[HALF_WEEK].why == "new, saved by 1 person"
+    assert never[MAIN].why == "new, main insight of a brief with 2 related"
+    here = {pick.text: pick for pick in await selector.choose(CHANNEL, NOW)}
+    assert here[NEWCOMER].why == "new since the last digest"
+    assert here[MUCH_SAVED].why == "resurfaced: from 21 days ago, not shown here yet, saved by 25 people"
+    assert here[RELATED_B].why.endswith("1 related insight, saved by 3 people, 2 reactions on earlier digests")
+    pick = here[MUCH_SAVED]
+    assert pick.as_dict() == {
+        "id": insight_id(MUCH_SAVED),
+        "text": MUCH_SAVED,
+        "score": round(EXPECTED[MUCH_SAVED], 4),
+        "why": pick.why,
+        "resurfaced": True,
+    }
+
+
+async def test_status_as_json_and_the_empty_store_message(settings: Settings) -> None:
+    async with await InsightStore.open(settings, FixedEmbedder(VECTORS)) as opened:
+        digests = DigestService(opened.engine, opened.repository, opened.index, 0.86, clock=lambda: NOW)
+        unset = await digests.status("900")
+        assert unset.problem == "the insight store is empty; no channel set: use /digest channel"
+        assert unset.as_dict() == {
+            "channel_id": None,
+            "time": "08:00",
+            "timezone": "UTC",
+            "enabled": False,
+            "last_posted_date": None,
+            "last_message_id": None,
+            "next_post_at": None,
+            "next_post_local": None,
+            "problem": unset.problem,
+            "store_empty": True,
+        }
+        await opened.add_insight(MAIN)
+        await digests.configure_channel("900", CHANNEL)
+        await digests.configure_time("900", "07:30", "Europe/Berlin")
+        claim = await digests.claim("900", CHANNEL, NOW.date(), "poster")
+        assert claim is not None and await digests.mark_posted(claim.run_id, "5151")
+        status = (await digests.status("900")).as_dict()
+    assert status["last_message_id"] == "5151" and status["last_posted_date"] == NOW.date().isoformat()
+    assert (status["channel_id"], status["time"], status["timezone"], status["enabled"]) == (
+        CHANNEL,
+        "07:30",
+        "Europe/Berlin",
+        True,
+    )
+    assert status["next_post_local"] == "2031-03-11T07:30:00+01:00" and status["next_post_at"] == "2031-03-11T06:30:00+00:00"
+    assert status["problem"] is None and status["store_empty"] is False

@@ -18,7 +18,7 @@ from store.text import insight_id
 from tests.conftest import STORE_MODES, open_test_store
 from tests.fakes import FixedEmbedder
 
-# Axes: chips, sleep, money, teams, energy, elsewhere.
+# Axes: chips, sleep, money, teams, energy, elsewhere, kernels, nowhere.
 NAMED = "The startup Zyphra picks its target hardware before it sets model parameters."
 SILICON = "Custom silicon decides how fast models run."
 COFFEE = "Coffee late in the day ruins deep sleep."
@@ -28,11 +28,14 @@ TEAMS = "Small teams ship faster than large ones."
 BATTERIES = "Grid batteries smooth solar peaks."
 HYDRO = "Pumped hydro stores energy cheaply."
 
+KERNELS = "Teams tuned their kernels by hand."
 NAME_QUERY = "Zyphra"
 MEANING_QUERY = "which drink keeps you awake"
 WORDS_QUERY = "grid batteries"
+LOWERCASE_QUERY = "kernels"
+LOST_QUERY = "coffee"
 
-VECTORS: dict[str, list[float]] = {
+_AXES: dict[str, list[float]] = {
     NAMED: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     SILICON: [0.95, 0.0, 0.0, 0.0, 0.0, 0.3],
     COFFEE: [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
@@ -45,14 +48,19 @@ VECTORS: dict[str, list[float]] = {
     NAME_QUERY: [0.1, 0.0, 0.0, 0.99, 0.0, 0.0],
     MEANING_QUERY: [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
     WORDS_QUERY: [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+    KERNELS: [0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 0.8],
+    LOST_QUERY: [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+    # A direction no insight has.
+    LOWERCASE_QUERY: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
 }
+VECTORS = {text: [*vector, *[0.0] * (8 - len(vector))] for text, vector in _AXES.items()}
 
 
 @pytest.fixture(params=STORE_MODES)
 async def hybrid(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[InsightStore]:
     embedder = FixedEmbedder(VECTORS)
     async with await open_test_store(request.param, request, settings, embedder) as opened:  # type: ignore[arg-type]
-        for text in (NAMED, SILICON, COFFEE, SCREENS, FUNDS, TEAMS, BATTERIES, HYDRO):
+        for text in (NAMED, SILICON, COFFEE, SCREENS, FUNDS, TEAMS, BATTERIES, HYDRO, KERNELS):
             await opened.add_insight(text)
         yield opened
 
@@ -79,3 +87,16 @@ async def test_the_lexical_ranking_breaks_a_near_tie_toward_the_query_s_words(hy
     by_text = {hit.text: hit.score for hit in result.hits}
     assert by_text[HYDRO] > by_text[BATTERIES], "the dense ranking alone would put the hydro insight first"
     assert [hit.text for hit in result.hits] == [BATTERIES, HYDRO]
+
+
+async def test_a_rare_lowercase_word_is_not_a_name_so_a_weak_match_stays_out(hybrid: InsightStore) -> None:
+    """ "kernels" is in one insight only, but written in lower case it is an ordinary word: the
+    lexical ranking finds it, and with nothing close in meaning the cut-off keeps it out."""
+    result = await hybrid.search(LOWERCASE_QUERY, 3)
+    assert result.hits == ()
+
+
+async def test_a_lexical_hit_whose_vector_chroma_lost_is_left_out_without_an_error(hybrid: InsightStore) -> None:
+    hybrid.index.delete([insight_id(COFFEE)])
+    result = await hybrid.search(LOST_QUERY, 3)
+    assert [hit.text for hit in result.hits] == [SCREENS]

@@ -14,7 +14,7 @@ from config.settings import Settings
 from store.embedding import Embedder
 from store.service import InsightStore
 from tests.fakes import FakeEmbedder
-from tests.servers import ChromaServer, postgres_url, start_chroma_server
+from tests.servers import POSTGRES_SKIP_REASON, ChromaServer, postgres_url, start_chroma_server
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -123,7 +123,7 @@ async def open_test_store(mode: str, request: pytest.FixtureRequest, settings: S
     elif mode == "postgres":
         url = postgres_url()
         if url is None:
-            pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+            pytest.skip(POSTGRES_SKIP_REASON)
         await reset_postgres(url)
         settings = settings.model_copy(update={"database_url": url})
     return await InsightStore.open(settings, embedder, chroma_client=client)

@@ -30,7 +30,7 @@ from store.service import InsightStore
 from store.text import insight_id
 from tests.conftest import reset_postgres
 from tests.fakes import FakeEmbedder, FixedEmbedder
-from tests.servers import postgres_url
+from tests.servers import POSTGRES_SKIP_REASON, postgres_url
 
 GUILD, CHANNEL = "900", "901"
 # The clock starts after the insights' real arrival time, as it would in use.
@@ -472,7 +472,7 @@ async def shared_database(request: pytest.FixtureRequest, settings: Settings) ->
     if request.param == "postgres":
         url = postgres_url()
         if url is None:
-            pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set")
+            pytest.skip(POSTGRES_SKIP_REASON)
         await reset_postgres(url)
         shared = shared.model_copy(update={"database_url": url})
     yield shared

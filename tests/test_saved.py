@@ -25,6 +25,7 @@ from store.errors import InsightNotFound, InvalidInput, StoreError
 from store.export import export_saved
 from store.saved import SavedItem, SavedLists
 from store.schema import insights, metadata, saved_items
+from tests.servers import POSTGRES_SKIP_REASON
 
 POSTGRES_URL_VARIABLE = "INSIGHT_TEST_POSTGRES_URL"
 START = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -62,9 +63,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     else:
         url = os.environ.get(POSTGRES_URL_VARIABLE, "")
         if not url:
-            pytest.skip(
-                f"set {POSTGRES_URL_VARIABLE} to a postgresql+asyncpg URL of a throwaway database to run these on PostgreSQL"
-            )
+            pytest.skip(POSTGRES_SKIP_REASON)
     created = create_engine(url)
     try:
         if request.param == "postgresql":

@@ -23,7 +23,7 @@ from tests.bot.fake_discord import BOT_TOKEN, CHANNEL_ID, GUILD_ID
 from tests.conftest import REPO_ROOT, reset_postgres
 from tests.discord_standin import DiscordStandIn
 from tests.fakes import FakeEmbedder
-from tests.servers import ChromaServer, postgres_url
+from tests.servers import POSTGRES_SKIP_REASON, ChromaServer, postgres_url
 
 # Every process says it is ready (imported, store open) and waits for the test's "go", which names
 # one shared instant: so each process has provably started before the race, however slow the
@@ -85,7 +85,7 @@ async def test_two_processes_ingesting_the_same_brief_store_it_once(
 ) -> None:
     url = postgres_url()
     if url is None:
-        pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        pytest.skip(POSTGRES_SKIP_REASON)
     await reset_postgres(url)
     brief = shared_briefs / "000_5eecbfd325b0d2d0.txt"
     scripts = [
@@ -126,7 +126,7 @@ async def test_two_bot_processes_on_one_postgres_and_chroma_server_post_the_dige
     overlap to the millisecond; the tight race is the barrier test below.)"""
     url = postgres_url()
     if url is None:
-        pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        pytest.skip(POSTGRES_SKIP_REASON)
     await reset_postgres(url)
     shared = settings.model_copy(update={"chroma_url": chroma_server.url, "database_url": url})
     async with await InsightStore.open(shared, real_embedder) as store:
@@ -231,7 +231,7 @@ async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day
     instant: every day is claimed and recorded by exactly one of them."""
     url = postgres_url()
     if url is None:
-        pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        pytest.skip(POSTGRES_SKIP_REASON)
     await reset_postgres(url)
     guild, channel = "1200000000000000001", "1200000000000000002"
     shared = settings.model_copy(update={"chroma_url": chroma_server.url, "database_url": url})

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from config.settings import Settings
-from store.digest.schema import digest_feedback, digest_runs
+from store.digest.schema import digest_feedback, digest_items, digest_runs
 from store.digest.selection import DigestPick, DigestSelector
 from store.digest.service import LEASE, DigestService, lease_for
 from store.schema import insights, relations, saved_items
@@ -230,3 +230,38 @@ async def test_status_as_json_and_the_empty_store_message(settings: Settings) ->
     )
     assert status["next_post_local"] == "2031-03-11T07:30:00+01:00" and status["next_post_at"] == "2031-03-11T06:30:00+00:00"
     assert status["problem"] is None and status["store_empty"] is False
+
+
+async def test_thirty_days_count_from_the_post_not_the_claim(scored_store: InsightStore) -> None:
+    """A digest claimed at 09:00 but posted at 11:00 (after retries) shows its insight again only
+    thirty days after 11:00."""
+    claimed = NOW
+    posted = NOW + timedelta(hours=2)
+    async with scored_store.engine.begin() as connection:
+        run_id = (
+            await connection.execute(
+                digest_runs.insert()
+                .values(
+                    guild_id="900",
+                    channel_id=CHANNEL,
+                    local_date=NOW.date().isoformat(),
+                    status="posted",
+                    claimed_by="slow",
+                    claimed_at=claimed,
+                    posted_at=posted,
+                    message_id="2",
+                    attempts=3,
+                )
+                .returning(digest_runs.c.id)
+            )
+        ).scalar_one()
+        await connection.execute(
+            digest_items.insert().values(
+                run_id=run_id, rank=1, insight_id=insight_id(HUB), score=1.0, why="shown", resurfaced=True
+            )
+        )
+    selector = DigestSelector(scored_store.engine, scored_store.repository, scored_store.index, 0.86, size=len(TEXTS))
+    between = {pick.text for pick in await selector.choose(CHANNEL, posted + timedelta(days=30) - timedelta(hours=1))}
+    after = {pick.text for pick in await selector.choose(CHANNEL, posted + timedelta(days=30, hours=1))}
+    assert HUB not in between, "thirty days after the claim but not yet after the post"
+    assert HUB in after

@@ -68,6 +68,24 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert set(quality["with_distractors"]) == set(quality["without_distractors"]) == {"dev", "test"}
     assert quality["without_distractors"]["test"]["hit_at_3"] >= 0.95
     assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
+
+    # The figures agree with one another, so a wrong formula or a swapped field shows.
+    lookup = size["lookup_ms"]
+    assert lookup["p50"] <= lookup["p95"] <= lookup["p99"]
+    assert size["repeat_lookup_ms_p50"] <= size["naive_lookup_ms_p50"]
+    assert size["naive_to_ours_ratio"] == pytest.approx(size["naive_lookup_ms_p50"] / lookup["p50"], rel=0.02)
+    concurrent = size["concurrent_100"]
+    assert concurrent["lookups_per_second"] == pytest.approx(100 / concurrent["seconds"], rel=0.02)
+    assert ingest["insights_per_second"] == pytest.approx(300 / ingest["first_seconds"], rel=0.02)
+    assert ingest["reingest_speedup"] == pytest.approx(ingest["first_seconds"] / ingest["reingest_seconds"], rel=0.05)
+    quality = report["quality"]
+    assert 0 < quality["hit_at_1"] <= quality["mrr"] <= quality["hit_at_3"] <= 1.0
+    targets = report["targets"]
+    p50_target = next(verdict for name, verdict in targets.items() if name.startswith("lookup_p50_ms"))
+    assert p50_target["measured"] == lookup["p50"] and p50_target["met"] == (lookup["p50"] <= 20.0)
+    assert targets["reingest_speedup"]["measured"] == ingest["reingest_speedup"]
+    assert targets["reingest_speedup"]["met"] == (ingest["reingest_speedup"] >= 20.0)
+    assert targets["ready_seconds"]["met"] == (size["start_up"]["ready_seconds"] <= 10.0)
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"
 
 

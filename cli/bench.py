@@ -30,15 +30,22 @@ def _sizes(value: str) -> list[int]:
     show_default=True,
     help="Where embeddings are cached.",
 )
+@click.option(
+    "--quality-distractors",
+    type=click.IntRange(0, 200_000),
+    default=10_000,
+    show_default=True,
+    help="Distractor insights in the store the evaluation set is scored on.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def bench(context: click.Context, sizes: str, lookups: int, cache_dir: Path, as_json: bool) -> None:
+def bench(context: click.Context, sizes: str, lookups: int, cache_dir: Path, quality_distractors: int, as_json: bool) -> None:
     """Measure lookup latency, concurrency, ingest, start-up, memory and quality."""
     from cli.resources import build_embedder
     from store import run_bench
 
     embedder = build_embedder(context.obj["settings"])
-    result = asyncio.run(run_bench(_sizes(sizes), lookups, cache_dir, embedder))
+    result = asyncio.run(run_bench(_sizes(sizes), lookups, cache_dir, embedder, quality_distractors))
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -90,6 +97,12 @@ def _table(result: dict[str, Any]) -> None:
         f"re-ingest {ingest['reingest_seconds']} s ({ingest['reingest_speedup']}x faster)"
     )
     quality = result["quality"]
-    console.print(f"quality: hit@1 {quality['hit_at_1']}, hit@3 {quality['hit_at_3']}, MRR {quality['mrr']}")
+    for label, splits in (("with", quality["with_distractors"]), ("without", quality["without_distractors"])):
+        for split, scores in splits.items():
+            console.print(
+                f"quality, {split} split, {label} {quality['distractors']:,} distractors: hit@1 {scores['hit_at_1']}, "
+                f"hit@3 {scores['hit_at_3']}, MRR {scores['mrr']}, nDCG@5 {scores['ndcg_at_5']}, "
+                f"unrelated empty {scores['empty_for_unrelated']}"
+            )
     for name, verdict in result["targets"].items():
         console.print(f"{'met' if verdict['met'] else 'NOT met':>7}  {name}: {verdict['measured']} (target {verdict['target']})")

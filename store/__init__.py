@@ -52,11 +52,18 @@ _EXPORTS: dict[str, str] = {
     "ID_LENGTH": "store.text",
     "check_health": "store.health",
     "run_bench": "store.bench.runner",
+    "CachedEmbedder": "store.bench.vector_cache",
+    "run_evaluation": "store.evaluation.harness",
+    "DISTRACTOR_SEED": "store.evaluation.harness",
+    "RANKINGS": "store.evaluation.harness",
 }
 
 __all__ = [
+    "DISTRACTOR_SEED",
     "ID_LENGTH",
     "MAX_QUERY_CHARS",
+    "RANKINGS",
+    "CachedEmbedder",
     "DataDirectoryLocked",
     "DigestClaim",
     "DigestConfig",
@@ -86,6 +93,7 @@ __all__ = [
     "parse_time",
     "parse_timezone",
     "run_bench",
+    "run_evaluation",
     "timezone_choices",
 ]
 
@@ -105,10 +113,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from store.bench.runner import run_bench
+    from store.bench.vector_cache import CachedEmbedder
     from store.digest.schedule import DigestConfig, local_today, parse_time, parse_timezone, timezone_choices
     from store.digest.service import DigestClaim, DigestStatus
     from store.embedding import Embedder
     from store.errors import DataDirectoryLocked, InsightNotFound, InvalidInput, StoreError, StoreUnavailable
+    from store.evaluation.harness import DISTRACTOR_SEED, RANKINGS, run_evaluation
     from store.export import export_saved
     from store.health import check_health
     from store.model import IngestReport, RelatedInsight, SearchHit, SearchResult, SourceRef

@@ -14,7 +14,7 @@ from config.settings import Settings
 from store.embedding import Embedder
 from store.service import InsightStore
 from tests.fakes import FakeEmbedder
-from tests.servers import ChromaServer, postgres_url, start_chroma_server
+from tests.servers import POSTGRES_SKIP_REASON, ChromaServer, postgres_url, start_chroma_server
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,6 +23,21 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The two sample briefs the project was given, copied into the repository so the suite needs nothing beside it.
 SHARED_BRIEFS = REPO_ROOT / "store" / "evaluation" / "briefs"
 SAMPLE_BRIEFS = REPO_ROOT / "store" / "samples"
+
+
+# .ci/run sets this: there every test must run, so a skip (a missing service, a missing package)
+# fails the run instead of passing quietly.
+NO_SKIPS_VARIABLE = "INSIGHT_TEST_NO_SKIPS"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get(NO_SKIPS_VARIABLE) == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {NO_SKIPS_VARIABLE}=1 allows no skips: {reason}"
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +123,7 @@ async def open_test_store(mode: str, request: pytest.FixtureRequest, settings: S
     elif mode == "postgres":
         url = postgres_url()
         if url is None:
-            pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+            pytest.skip(POSTGRES_SKIP_REASON)
         await reset_postgres(url)
         settings = settings.model_copy(update={"database_url": url})
     return await InsightStore.open(settings, embedder, chroma_client=client)

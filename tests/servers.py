@@ -79,3 +79,10 @@ def start_chroma_server(path: Path | None = None, port: int | None = None) -> Ch
 
 def postgres_url() -> str | None:
     return os.environ.get("INSIGHT_TEST_POSTGRES_URL") or None
+
+
+# What a skipped PostgreSQL variant tells the person running the tests, so they can act on it.
+POSTGRES_SKIP_REASON = (
+    "no PostgreSQL: set INSIGHT_TEST_POSTGRES_URL to a postgresql+asyncpg:// URL of a throwaway database "
+    "(scripts/test-services.sh start runs one and prints its URL) to run the PostgreSQL variants"
+)

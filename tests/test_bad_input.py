@@ -12,7 +12,7 @@ import pytest
 
 from store.errors import InvalidInput
 from store.service import InsightStore
-from store.text import insight_id
+from store.text import clean_text, insight_id
 
 
 async def _snapshot(store: InsightStore) -> tuple[dict[str, object], dict[str, object]]:
@@ -109,10 +109,18 @@ async def test_odd_texts_are_stored_whole_and_found_again(filled: InsightStore, 
     report = await filled.add_insight(text)
     assert report.added == 1
     hit = await filled.related(insight_id(text))
-    assert hit.text
+    # Whole: every character kept but the invisible ones (and a lone surrogate, which cannot be
+    # stored, becomes one replacement mark); spacing is collapsed as for every insight.
+    assert hit.text == clean_text(text)
     assert "\ud800" not in hit.text
+    if kind == "very long":
+        assert len(hit.text) == len(text.strip()) == 34 * 300 - 1
     if kind == "mentions":
-        assert hit.text.startswith("@everyone")
+        assert hit.text == text
+    if kind == "lone surrogate":
+        assert hit.text == "Broken ? surrogate inside an insight."
+    found = await filled.search(hit.text[:500], 3)
+    assert insight_id(text) in [result.id for result in found.hits], "found again by its own words"
     stats = await filled.stats()
     assert stats["insights"] == stats["indexed"] == 22
 

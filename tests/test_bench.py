@@ -17,7 +17,18 @@ pytestmark = pytest.mark.model
 def test_bench_reports_every_figure(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         command_line,
-        ["bench", "--sizes", "300", "--lookups", "20", "--cache-dir", str(tmp_path / "cache"), "--json"],
+        [
+            "bench",
+            "--sizes",
+            "300",
+            "--lookups",
+            "20",
+            "--quality-distractors",
+            "200",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--json",
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -48,9 +59,33 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         ingest["reingest_speedup"],
     ):
         assert isinstance(figure, (int, float)) and figure > 0
-    assert all(isinstance(report["quality"][name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr"))
-    assert report["quality"]["hit_at_3"] == 1.0
+    quality = report["quality"]
+    assert quality["split"] == "test" and quality["distractors"] == 200
+    for scores in (quality, *quality["with_distractors"].values(), *quality["without_distractors"].values()):
+        assert all(
+            isinstance(scores[name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr", "ndcg_at_5", "empty_for_unrelated")
+        )
+    assert set(quality["with_distractors"]) == set(quality["without_distractors"]) == {"dev", "test"}
+    assert quality["without_distractors"]["test"]["hit_at_3"] >= 0.95
     assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
+
+    # The figures agree with one another, so a wrong formula or a swapped field shows.
+    lookup = size["lookup_ms"]
+    assert lookup["p50"] <= lookup["p95"] <= lookup["p99"]
+    assert size["repeat_lookup_ms_p50"] <= size["naive_lookup_ms_p50"]
+    assert size["naive_to_ours_ratio"] == pytest.approx(size["naive_lookup_ms_p50"] / lookup["p50"], rel=0.02)
+    concurrent = size["concurrent_100"]
+    assert concurrent["lookups_per_second"] == pytest.approx(100 / concurrent["seconds"], rel=0.02)
+    assert ingest["insights_per_second"] == pytest.approx(300 / ingest["first_seconds"], rel=0.02)
+    assert ingest["reingest_speedup"] == pytest.approx(ingest["first_seconds"] / ingest["reingest_seconds"], rel=0.05)
+    quality = report["quality"]
+    assert 0 < quality["hit_at_1"] <= quality["mrr"] <= quality["hit_at_3"] <= 1.0
+    targets = report["targets"]
+    p50_target = next(verdict for name, verdict in targets.items() if name.startswith("lookup_p50_ms"))
+    assert p50_target["measured"] == lookup["p50"] and p50_target["met"] == (lookup["p50"] <= 20.0)
+    assert targets["reingest_speedup"]["measured"] == ingest["reingest_speedup"]
+    assert targets["reingest_speedup"]["met"] == (ingest["reingest_speedup"] >= 20.0)
+    assert targets["ready_seconds"]["met"] == (size["start_up"]["ready_seconds"] <= 10.0)
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"
 
 
@@ -77,7 +112,18 @@ def test_the_printed_table_keeps_every_figure_whole_when_piped(capsys: pytest.Ca
             "reingest_seconds": 0.231,
             "reingest_speedup": 37.6,
         },
-        "quality": {"hit_at_1": 1.0, "hit_at_3": 1.0, "mrr": 1.0},
+        "quality": {
+            "hit_at_1": 0.75,
+            "hit_at_3": 0.81,
+            "mrr": 0.79,
+            "distractors": 10000,
+            "with_distractors": {
+                "test": {"hit_at_1": 0.75, "hit_at_3": 0.81, "mrr": 0.79, "ndcg_at_5": 0.8, "empty_for_unrelated": 0.875}
+            },
+            "without_distractors": {
+                "test": {"hit_at_1": 0.93, "hit_at_3": 0.99, "mrr": 0.96, "ndcg_at_5": 0.97, "empty_for_unrelated": 0.875}
+            },
+        },
         "targets": {"concurrent_100_seconds": {"target": 1.5, "measured": 1.281, "met": True}},
     }
     _table(result)
@@ -95,6 +141,7 @@ def test_the_printed_table_keeps_every_figure_whole_when_piped(capsys: pytest.Ca
         "7.37",
         "1103.2",
         "100 concurrent s",
+        "with 10,000 distractors: hit@1 0.75",
     ):
         assert figure in printed, f"{figure} is cut in:\n{printed}"
     assert "…" not in printed

@@ -128,7 +128,13 @@ def test_demo_loads_the_samples_and_answers(run) -> None:  # type: ignore[no-unt
     payload = json.loads(out)
     assert code == 0
     assert payload["ingest"]["added"] == 27
-    assert payload["search"]["query"]
+    assert payload["search"]["query"] == "how do companies cut the cost of inference?"
+    results = payload["search"]["results"]
+    assert results, "the sample search must answer with results"
+    assert all(result["text"] and result["sources"] for result in results)
+    assert any("inference" in result["text"].lower() for result in results[:3])
+    code, out, _ = run("demo")
+    assert code == 0 and results[0]["text"][:40] in " ".join(out.split())
 
 
 def test_digest_preview_json(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
@@ -139,3 +145,60 @@ def test_digest_preview_json(run, shared_briefs: Path) -> None:  # type: ignore[
     picks = json.loads(out)["insights"]
     assert code == 0 and len(picks) == 5
     assert all(set(pick) >= {"id", "text", "score", "why"} for pick in picks)
+
+
+def test_saved_list_pages_and_searches_one_person_s_list(run, shared_briefs: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(shared_briefs))
+    zyphra = json.loads(run("search", "Zyphra", "--json")[1])["results"][0]
+    others = [insight for insight in _brief_ids(shared_briefs) if insight != zyphra["id"]]
+    saved_ids = [*others[:6], zyphra["id"]]
+    for insight in saved_ids:
+        assert run("saved", "add", "--user", "42", insight, "--json")[0] == 0
+    run("saved", "add", "--user", "43", others[0])
+
+    pages = [
+        json.loads(run("saved", "list", "--user", "42", "--per-page", "3", "--page", str(n), "--json")[1]) for n in (1, 2, 3)
+    ]
+    assert [(page["page"], page["pages"], page["total"], len(page["items"])) for page in pages] == [
+        (1, 3, 7, 3),
+        (2, 3, 7, 3),
+        (3, 3, 7, 1),
+    ]
+    listed = [item["id"] for page in pages for item in page["items"]]
+    assert listed == list(reversed(saved_ids)), "newest first, each once across the pages"
+
+    found = json.loads(run("saved", "list", "--user", "42", "--search", "Zyphra", "--json")[1])
+    assert [item["id"] for item in found["items"]] == [zyphra["id"]] and found["total"] == 1
+    assert json.loads(run("saved", "list", "--user", "43", "--search", "Zyphra", "--json")[1])["items"] == [], (
+        "the search looks only inside the asker's own list"
+    )
+    code, out, _ = run("saved", "list", "--user", "42", "--per-page", "3", "--page", "2")
+    assert code == 0 and "page 2 of 3 (7 saved)" in out
+    code, _, err = run("saved", "list", "--user", "42", "--per-page", "0")
+    assert code == 2 and "--per-page" in err
+
+
+def test_saved_export_writes_the_file_named_with_o(run, shared_briefs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(shared_briefs))
+    hits = [{"id": insight} for insight in _brief_ids(shared_briefs)[:3]]
+    for hit in hits:
+        run("saved", "add", "--user", "42", hit["id"])
+    target = tmp_path / "exports" / "mine.json"
+    target.parent.mkdir()
+    code, out, err = run("saved", "export", "--user", "42", "--format", "json", "-o", str(target))
+    assert code == 0 and out == "" and str(target) in err
+    exported = json.loads(target.read_text(encoding="utf-8"))
+    assert exported["count"] == 3 and {item["id"] for item in exported["items"]} == {hit["id"] for hit in hits}
+    markdown = tmp_path / "mine.md"
+    assert run("saved", "export", "--user", "42", "--format", "markdown", "--output", str(markdown))[0] == 0
+    text = markdown.read_text(encoding="utf-8")
+    assert text.startswith("# Saved insights") and all(f"id `{hit['id']}`" in text for hit in hits)
+
+
+def _brief_ids(briefs: Path) -> list[str]:
+    """The ids of the first sample brief's insights, main first."""
+    from store.parsing import parse_file
+    from store.text import insight_id
+
+    brief = parse_file(sorted(briefs.glob("*.txt"))[0]).briefs[0]
+    return [insight_id(text) for text in (brief.main, *brief.related)]

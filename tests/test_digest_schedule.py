@@ -231,3 +231,53 @@ def test_catch_up_still_works_for_settings_made_before_the_time() -> None:
     assert due_date(set_the_day_before, down_at_eight_up_at_ten) == date(2026, 6, 10)
     assert due_date(set_this_morning, down_at_eight_up_at_ten) == date(2026, 6, 10), "set at 07:00, due at 08:00"
     assert next_post_at(set_this_morning, down_at_eight_up_at_ten) == down_at_eight_up_at_ten
+
+
+@pytest.mark.parametrize(
+    ("day", "zone", "gap_hour", "gap_minutes", "jump_utc"),
+    [
+        (date(2026, 3, 8), "America/New_York", 2, 60, datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+        (date(2026, 3, 29), "Europe/Berlin", 2, 60, datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+        (date(2026, 10, 4), "Australia/Lord_Howe", 2, 30, datetime(2026, 10, 3, 15, 30, tzinfo=UTC)),
+    ],
+)
+def test_every_time_in_a_spring_forward_gap_posts_at_the_jump_to_the_second(
+    day: date, zone: str, gap_hour: int, gap_minutes: int, jump_utc: datetime
+) -> None:
+    for minute in range(gap_minutes):
+        assert post_instant(day, f"{gap_hour:02d}:{minute:02d}", zone) == jump_utc, f"{gap_hour:02d}:{minute:02d}"
+
+
+def test_an_empty_or_long_value_is_named_in_the_message() -> None:
+    with pytest.raises(InvalidInput) as empty_time:
+        parse_time("   ")
+    assert str(empty_time.value) == "an empty value is not a time: use HH:MM, 24-hour, e.g. 08:00"
+    with pytest.raises(InvalidInput) as long_time:
+        parse_time("1234567890" * 3)
+    assert str(long_time.value).startswith("12345678901234567890 is not a time")
+    with pytest.raises(InvalidInput) as empty_zone:
+        parse_timezone(" ")
+    assert str(empty_zone.value).startswith("an empty value is not a time zone")
+    with pytest.raises(InvalidInput) as long_zone:
+        parse_timezone("z" * 100)
+    assert str(long_zone.value).startswith("z" * 64 + " is not a time zone")
+
+
+@pytest.mark.parametrize("typed", ["lon", "us", "louisville", "ber"])
+def test_zones_starting_with_what_was_typed_come_before_zones_only_containing_it(typed: str) -> None:
+    choices = timezone_choices(typed, limit=1000)
+    starts = [name.lower().startswith(typed) or name.lower().rsplit("/", 1)[-1].startswith(typed) for name in choices]
+    assert choices and starts == sorted(starts, reverse=True), "every zone whose name or city starts with it comes first"
+    assert [name for name, first in zip(choices, starts, strict=True) if first] == sorted(
+        n for n, f in zip(choices, starts, strict=True) if f
+    )
+
+
+def test_time_zone_choices_by_city_and_by_containing() -> None:
+    assert timezone_choices("louisville") == ["America/Kentucky/Louisville", "America/Louisville"], (
+        "the city of a three-part name"
+    )
+    assert timezone_choices("us", limit=1000)[:3] == ["America/Argentina/Ushuaia", "Asia/Ust-Nera", "US/Alaska"]
+    assert "Australia/Sydney" in timezone_choices("us", limit=1000), "containing it is enough, after the rest"
+    assert timezone_choices("york") == ["America/New_York"], "a zone that only contains the text is still offered"
+    assert timezone_choices("EUROPE/BER") == ["Europe/Berlin"]

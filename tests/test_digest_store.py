@@ -30,7 +30,7 @@ from store.service import InsightStore
 from store.text import insight_id
 from tests.conftest import reset_postgres
 from tests.fakes import FakeEmbedder, FixedEmbedder
-from tests.servers import postgres_url
+from tests.servers import POSTGRES_SKIP_REASON, postgres_url
 
 GUILD, CHANNEL = "900", "901"
 # The clock starts after the insights' real arrival time, as it would in use.
@@ -510,13 +510,30 @@ async def shared_database(request: pytest.FixtureRequest, settings: Settings) ->
     if request.param == "postgres":
         url = postgres_url()
         if url is None:
-            pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set")
+            pytest.skip(POSTGRES_SKIP_REASON)
         await reset_postgres(url)
         shared = shared.model_copy(update={"database_url": url})
     yield shared
 
 
-async def test_two_processes_racing_for_the_same_day_one_wins(shared_database: Settings, shared_briefs: Path) -> None:
+async def test_two_processes_racing_for_the_same_day_one_wins(
+    shared_database: Settings, shared_briefs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race is forced: all eight claims look for the day's run, find none, and only then go on
+    to insert it, so the unique constraint alone decides (no claim can simply see another's row)."""
+    contenders = 8
+    looked = asyncio.Barrier(contenders)
+    first_looks: list[str] = []
+    original_run = DigestService._run
+
+    async def look_then_wait(self: DigestService, channel_id: str, day: str) -> Any:
+        found = await original_run(self, channel_id, day)
+        if len(first_looks) < contenders:
+            first_looks.append("none" if found is None else "found")
+            await looked.wait()
+        return found
+
+    monkeypatch.setattr(DigestService, "_run", look_then_wait)
     async with await InsightStore.open(shared_database, FakeEmbedder()) as first:
         await first.ingest_paths([shared_briefs])
         await first.digests.configure_channel(GUILD, CHANNEL)
@@ -537,4 +554,5 @@ async def test_two_processes_racing_for_the_same_day_one_wins(shared_database: S
             runs = (await connection.execute(select(func.count()).select_from(digest_runs))).scalar_one()
             items = (await connection.execute(select(func.count()).select_from(digest_items))).scalar_one()
     winners = [claim for claim in results if claim is not None]
+    assert first_looks == ["none"] * contenders, "every claim went for the insert"
     assert len(winners) == 1 and (runs, items) == (1, 5)

@@ -104,14 +104,15 @@ async def test_sigkill_between_sql_commit_and_chroma_write_is_repaired_at_start_
     finally:
         process.wait(timeout=30)
 
-    async with await InsightStore.open(settings, fake_embedder, reconcile=False) as opened:
-        committed = int(marker.read_text())  # the first write batch: both sample files fit in one
-        in_sql = await opened.repository.count()
-        assert in_sql == committed > 0 and opened.index.count() == 0, "the kill should leave SQL ahead of Chroma"
-        repaired = await opened.reconcile()
-        assert repaired.indexed == committed
-        assert opened.index.count() == committed
-        assert (await opened.search("Zyphra", 1)).hits
+    committed = int(marker.read_text())  # the first write batch: both sample files fit in one
+    # Looked at without repairing, to prove the kill left something to repair.
+    async with await InsightStore.open(settings, fake_embedder, reconcile=False) as looked_at:
+        in_sql = await looked_at.repository.count()
+        assert in_sql == committed > 0 and looked_at.index.count() == 0, "the kill should leave SQL ahead of Chroma"
+    # An ordinary start (as the bot's) repairs it by itself: nothing is called by hand.
+    async with await InsightStore.open(settings, fake_embedder) as started:
+        assert started.index.count() == committed
+        assert (await started.search("Zyphra", 1)).hits
     async with await InsightStore.open(settings, fake_embedder) as reopened:
         report = await reopened.ingest_paths([shared_briefs])
         assert report.added == 21 - committed and (await reopened.stats())["indexed"] == 21

@@ -83,6 +83,37 @@ async def test_near_duplicates_are_kept_and_linked_as_same_idea(settings: Settin
         assert all(related.reason != "same-idea" for related in unrelated.related)
 
 
+async def test_related_lists_brief_links_then_same_idea_links_then_neighbours(settings: Settings, tmp_path: Path) -> None:
+    """The README's order, whatever the scores: the brief's own links first, then "same idea"
+    links, then nearest neighbours. Here the brief's links are the least similar of all, so an
+    order by score would put them last."""
+    main, first, second = (
+        "Inference cost falls when models are distilled.",
+        "Regulators are slow to understand open weights.",
+        "Hiring for research taste beats hiring for speed.",
+    )
+    twin, neighbour = ("Distilling a model cuts what inference costs.", "Quantised weights make serving cheaper.")
+    embedder = FixedEmbedder(
+        {
+            main: [1.0, 0.05, 0.0, 0.0, 0.0],
+            first: [0.0, 0.0, 1.0, 0.0, 0.0],
+            second: [0.0, 0.0, 0.0, 1.0, 0.0],
+            twin: [1.0, 0.0, 0.0, 0.0, 0.0],
+            neighbour: [0.8, 0.0, 0.0, 0.0, 0.6],
+        }
+    )
+    brief = tmp_path / "brief.txt"
+    brief.write_text(f"{main}\n\nRelated Insights\n\n{first}\n\n{second}\n", encoding="utf-8")
+    notes = tmp_path / "notes.md"
+    notes.write_text(f"{twin}\n\n{neighbour}\n", encoding="utf-8")
+    async with await InsightStore.open(settings, embedder) as store:
+        assert (await store.ingest_paths([brief, notes])).added == 5
+        hit = await store.related(insight_id(main))
+    pairs = [(related.text, related.reason) for related in hit.related]
+    assert sorted(pairs[:2]) == sorted([(first, "brief"), (second, "brief")])
+    assert pairs[2:] == [(twin, "same-idea"), (neighbour, "similar")]
+
+
 async def test_a_bad_file_is_reported_and_the_others_still_go_in(
     store: InsightStore, tmp_path: Path, shared_briefs: Path
 ) -> None:
@@ -152,8 +183,12 @@ async def test_reindex_after_losing_the_chroma_directory_gives_the_same_results(
 
 async def test_a_second_process_on_the_same_data_directory_is_refused(settings: Settings, fake_embedder: FakeEmbedder) -> None:
     async with await InsightStore.open(settings, fake_embedder):
-        with pytest.raises(DataDirectoryLocked, match="lock file"):
+        with pytest.raises(DataDirectoryLocked) as refused:
             await InsightStore.open(settings, fake_embedder)
+        # The README's table of messages: "another insight-recall process is using …", and what to do.
+        message = str(refused.value)
+        assert message.startswith(f"another insight-recall process is using {settings.data_dir} ")
+        assert "stop it first" in message and "INSIGHT_CHROMA_URL" in message
     reopened = await InsightStore.open(settings, fake_embedder)
     await reopened.close()
 

@@ -27,7 +27,8 @@ from store.parsing import (
     parse_notes_text,
 )
 
-SAMPLES = Path("/work/shared/samples/briefs")
+# The sample briefs kept in the repository, so the tests need nothing beside it.
+SAMPLES = Path(__file__).resolve().parents[1] / "store" / "evaluation" / "briefs"
 SAMPLE_STARTS = {
     "000_5eecbfd325b0d2d0.txt": "A fundamental constraint today is that the model architecture",
     "003_59fe5915b6d11283.txt": "The biggest performance breakthroughs in AI are not from isolated",
@@ -389,15 +390,42 @@ def test_iter_input_files_expands_folders_in_a_stable_order(tmp_path: Path) -> N
     ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
-def test_iter_input_files_reports_unreadable_folders(tmp_path: Path) -> None:
+def test_iter_input_files_reports_unreadable_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root (as in CI) can list any folder, so the operating system's refusal is also stood in for at
+    the one call that lists a folder: the test runs the same for every user."""
     locked = tmp_path / "locked"
     locked.mkdir()
+    (locked / "inside.md").write_text("never listed", encoding="utf-8")
+    original_scandir = os.scandir
+
+    def refuse_locked(path):  # type: ignore[no-untyped-def]
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return original_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)
     locked.chmod(0)
     try:
         assert list(iter_input_files([tmp_path])) == [(locked, "cannot be read (permission denied): check its permissions")]
     finally:
         locked.chmod(0o755)
+
+
+def test_iter_input_files_reports_an_unreadable_file_and_keeps_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readable = tmp_path / "a.md"
+    readable.write_text("fine", encoding="utf-8")
+    locked = tmp_path / "b.md"
+    locked.write_text("secret", encoding="utf-8")
+    original_access = os.access
+
+    def refuse_locked(path, mode, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return False if Path(path) == locked else original_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", refuse_locked)
+    assert list(iter_input_files([tmp_path, locked])) == [
+        readable,
+        (locked, "cannot be read (permission denied): check its permissions"),
+    ]
 
 
 # --- properties ---------------------------------------------------------------------------------------

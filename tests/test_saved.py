@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import markdown_it
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +25,7 @@ from store.errors import InsightNotFound, InvalidInput, StoreError
 from store.export import export_saved
 from store.saved import SavedItem, SavedLists
 from store.schema import insights, metadata, saved_items
+from tests.servers import POSTGRES_SKIP_REASON
 
 POSTGRES_URL_VARIABLE = "INSIGHT_TEST_POSTGRES_URL"
 START = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -61,9 +63,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     else:
         url = os.environ.get(POSTGRES_URL_VARIABLE, "")
         if not url:
-            pytest.skip(
-                f"set {POSTGRES_URL_VARIABLE} to a postgresql+asyncpg URL of a throwaway database to run these on PostgreSQL"
-            )
+            pytest.skip(POSTGRES_SKIP_REASON)
     created = create_engine(url)
     try:
         if request.param == "postgresql":
@@ -438,7 +438,6 @@ def test_csv_guards_against_spreadsheet_formulas() -> None:
 
 
 def test_markdown_keeps_one_bullet_per_insight() -> None:
-    markdown_it = pytest.importorskip("markdown_it")
     items = _items(*TRICKY, "")
     text = export_saved(items, "markdown")[1].decode("utf-8")
 

@@ -24,10 +24,44 @@ from tests.bot.fake_discord import BOT_TOKEN, CHANNEL_ID, GUILD_ID
 from tests.conftest import REPO_ROOT, reset_postgres
 from tests.discord_standin import DiscordStandIn
 from tests.fakes import FakeEmbedder
-from tests.servers import ChromaServer, postgres_url
+from tests.servers import POSTGRES_SKIP_REASON, ChromaServer, postgres_url
 
-_INGEST = r"""
-import asyncio, sys
+# Every process says it is ready (imported, store open) and waits for the test's "go", which names
+# one shared instant: so each process has provably started before the race, however slow the
+# machine, instead of arriving after a fixed deadline and running alone.
+_WAIT_FOR_GO = r"""
+def wait_for_go(folder, worker):
+    import time
+    from pathlib import Path
+    (Path(folder) / ("ready-" + worker)).write_text("ready")
+    go = Path(folder) / "go"
+    deadline = time.time() + 120
+    while not go.exists():
+        if time.time() > deadline:
+            raise SystemExit("no go from the test")
+        time.sleep(0.01)
+    return float(go.read_text())
+"""
+
+
+async def _release_together(folder: Path, workers: list[str], processes: list[subprocess.Popen[str]], lead: float = 0.5) -> float:
+    """Waits until every process is ready, then gives them one instant a little ahead."""
+    deadline = time.time() + 120
+    while not all((folder / f"ready-{worker}").exists() for worker in workers):
+        failed = [process.returncode for process in processes if process.poll() is not None]
+        assert not failed, f"a process ended before the barrier: exit codes {failed}"
+        assert time.time() < deadline, "the processes never got ready"
+        await asyncio.sleep(0.05)
+    instant = time.time() + lead
+    (folder / "go.tmp").write_text(repr(instant))
+    (folder / "go.tmp").rename(folder / "go")
+    return instant
+
+
+_INGEST = (
+    _WAIT_FOR_GO
+    + r"""
+import asyncio, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 from config.settings import Settings
@@ -37,11 +71,14 @@ from tests.fakes import FakeEmbedder
 async def main():
     settings = Settings(data_dir=Path({data_dir!r}), chroma_url={chroma!r}, database_url={database!r}, chroma_collection={collection!r})
     async with await InsightStore.open(settings, FakeEmbedder()) as store:
+        instant = wait_for_go({barrier_dir!r}, {worker!r})
+        await asyncio.sleep(max(0.0, instant - time.time()))
         report = await store.ingest_paths([Path({brief!r})])
         assert not report.failed, report.failed
 
 asyncio.run(main())
 """
+)
 
 
 async def test_two_processes_ingesting_the_same_brief_store_it_once(
@@ -49,7 +86,7 @@ async def test_two_processes_ingesting_the_same_brief_store_it_once(
 ) -> None:
     url = postgres_url()
     if url is None:
-        pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        pytest.skip(POSTGRES_SKIP_REASON)
     await reset_postgres(url)
     brief = shared_briefs / "000_5eecbfd325b0d2d0.txt"
     scripts = [
@@ -60,13 +97,18 @@ async def test_two_processes_ingesting_the_same_brief_store_it_once(
             database=url,
             collection=settings.chroma_collection,
             brief=str(brief),
+            barrier_dir=str(tmp_path),
+            worker=str(number),
         )
         for number in (1, 2)
     ]
     processes = [
         subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True) for script in scripts
     ]
-    outcomes = [(process.wait(timeout=120), process.stderr.read() if process.stderr else "") for process in processes]
+    await _release_together(tmp_path, ["1", "2"], processes)
+    outcomes = [
+        (await asyncio.to_thread(process.wait, 120), process.stderr.read() if process.stderr else "") for process in processes
+    ]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
 
     shared = settings.model_copy(update={"chroma_url": chroma_server.url, "database_url": url})
@@ -85,7 +127,7 @@ async def test_two_bot_processes_on_one_postgres_and_chroma_server_post_the_dige
     overlap to the millisecond; the tight race is the barrier test below.)"""
     url = postgres_url()
     if url is None:
-        pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        pytest.skip(POSTGRES_SKIP_REASON)
     await reset_postgres(url)
     shared = settings.model_copy(update={"chroma_url": chroma_server.url, "database_url": url})
     async with await InsightStore.open(shared, real_embedder) as store:
@@ -153,7 +195,9 @@ async def test_two_bot_processes_on_one_postgres_and_chroma_server_post_the_dige
     assert BOT_TOKEN not in "".join(outputs)
 
 
-_CLAIM_AT_BARRIER = r"""
+_CLAIM_AT_BARRIER = (
+    _WAIT_FOR_GO
+    + r"""
 import asyncio, json, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
@@ -163,19 +207,25 @@ from tests.fakes import FakeEmbedder
 
 async def main():
     settings = Settings(data_dir=Path({data_dir!r}), chroma_url={chroma!r}, database_url={database!r}, chroma_collection={collection!r})
-    won = []
+    won, late = [], []
     async with await InsightStore.open(settings, FakeEmbedder(), reconcile=False) as store:
+        instant = wait_for_go({barrier_dir!r}, {worker!r})
         for number, day in enumerate({days!r}):
-            # Every process claims each day at the same wall-clock instant.
-            await asyncio.sleep(max(0.0, {barrier!r} + number * 0.4 - time.time()))
+            # Every process claims each day at the same wall-clock instant; one that gets there
+            # after it says so, because then it did not race.
+            wait = instant + number * 1.0 - time.time()
+            if wait < 0:
+                late.append(day)
+            await asyncio.sleep(max(0.0, wait))
             claim = await store.digests.claim({guild!r}, {channel!r}, day, {worker!r})
             if claim is not None:
                 assert await store.digests.mark_posted(claim.run_id, {worker!r} + "-" + day)
                 won.append(day)
-    print(json.dumps(won))
+    print(json.dumps({{"won": won, "late": late}}))
 
 asyncio.run(main())
 """
+)
 
 
 async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day_once(
@@ -185,7 +235,7 @@ async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day
     instant: every day is claimed and recorded by exactly one of them."""
     url = postgres_url()
     if url is None:
-        pytest.skip("INSIGHT_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/test-services.sh)")
+        pytest.skip(POSTGRES_SKIP_REASON)
     await reset_postgres(url)
     guild, channel = "1200000000000000001", "1200000000000000002"
     shared = settings.model_copy(update={"chroma_url": chroma_server.url, "database_url": url})
@@ -194,7 +244,6 @@ async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day
         await store.digests.configure_channel(guild, channel)
 
     days = [f"2027-01-{day:02d}" for day in range(10, 15)]
-    barrier = time.time() + 8.0  # after every process has imported and opened its store
     scripts = [
         _CLAIM_AT_BARRIER.format(
             repo=str(REPO_ROOT),
@@ -203,7 +252,7 @@ async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day
             database=url,
             collection=settings.chroma_collection,
             days=days,
-            barrier=barrier,
+            barrier_dir=str(tmp_path),
             guild=guild,
             channel=channel,
             worker=worker,
@@ -214,10 +263,12 @@ async def test_processes_claiming_the_same_days_at_the_same_instant_get_each_day
         subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for script in scripts
     ]
+    await _release_together(tmp_path, ["a", "b", "c"], processes)
     outcomes = [await asyncio.to_thread(process.communicate, timeout=120) for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], [err[-1500:] for _, err in outcomes]
-    assert time.time() > barrier, "the processes finished before the barrier: nothing raced"
-    won = [json.loads(out.strip().splitlines()[-1]) for out, _ in outcomes]
+    reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outcomes]
+    assert [report["late"] for report in reports] == [[], [], []], "a process reached a day after its instant: nothing raced"
+    won = [report["won"] for report in reports]
     assert sorted(day for days_won in won for day in days_won) == days, f"each day once: {won}"
 
     async with await InsightStore.open(shared, FakeEmbedder(), reconcile=False) as store, store.engine.connect() as connection:

@@ -207,17 +207,36 @@ async def measure_ingest(embedder: Embedder, sample: int = INGEST_SAMPLE) -> dic
     }
 
 
-async def measure_quality(embedder: Embedder) -> dict[str, Any]:
-    from importlib import resources
+QUALITY_DISTRACTORS = 10_000
 
-    from store.evaluation import evaluate
 
-    with tempfile.TemporaryDirectory(prefix="bench-eval-") as folder:
-        async with await InsightStore.open(Settings(data_dir=Path(folder)), embedder) as store:
-            await store.ingest_paths([Path(str(resources.files("store") / "samples"))])
-            report = (await evaluate(store)).as_dict()
-    report.pop("misses", None)
-    return report
+def _scores(report: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in report.items() if name != "misses"}
+
+
+async def measure_quality(embedder: Embedder, cache_dir: Path, distractors: int = QUALITY_DISTRACTORS) -> dict[str, Any]:
+    """The evaluation set on a fresh store holding ``distractors`` look-alike insights (the figure
+    that matters: a store grown over years of briefs) and on one holding the corpus alone. The
+    top-level scores are the test split with distractors."""
+    from store.bench.vector_cache import CachedEmbedder
+    from store.evaluation.cases import load_cases
+    from store.evaluation.harness import evaluation_store, rank_cases, split_reports
+
+    cached = CachedEmbedder(embedder, cache_dir)
+    settings = Settings()
+    by_size: dict[int, dict[str, Any]] = {}
+    for size in sorted({0, distractors}):
+        async with evaluation_store(settings, cached, size) as built:
+            outcomes = await rank_cases(built.store, load_cases())
+        by_size[size] = {split: _scores(report.as_dict()) for split, report in split_reports(outcomes, ("dev", "test")).items()}
+    headline = {name: value for name, value in by_size[distractors]["test"].items() if name != "by_kind"}
+    return {
+        **headline,
+        "split": "test",
+        "distractors": distractors,
+        "with_distractors": by_size[distractors],
+        "without_distractors": by_size[0],
+    }
 
 
 TARGETS = {
@@ -254,12 +273,14 @@ def verdicts(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-async def run_bench(sizes: list[int], lookups: int, cache_dir: Path, embedder: Embedder) -> dict[str, Any]:
+async def run_bench(
+    sizes: list[int], lookups: int, cache_dir: Path, embedder: Embedder, quality_distractors: int = QUALITY_DISTRACTORS
+) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": _machine(), "sizes": []}
     for size in sizes:
         result["sizes"].append(await measure_size(size, embedder, cache_dir, lookups))
     result["ingest"] = await measure_ingest(embedder, min(INGEST_SAMPLE, max(200, max(sizes))))
-    result["quality"] = await measure_quality(embedder)
+    result["quality"] = await measure_quality(embedder, cache_dir, quality_distractors)
     result["targets"] = verdicts(result)
     return result
 

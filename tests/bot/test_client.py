@@ -38,11 +38,17 @@ def test_create_bot_shards_when_configured(tmp_path: Path) -> None:
     assert isinstance(bot, commands.AutoShardedBot) and isinstance(bot, InsightBot)
 
 
-async def test_close_is_safe_before_login_and_twice(settings: Settings) -> None:
+async def test_close_is_safe_before_login_and_twice(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     bot = create_bot(settings)
+    assert not bot.is_closed()
 
-    await bot.close()
-    await bot.close()
+    with caplog.at_level(logging.DEBUG):
+        await bot.close()
+        await bot.close()
+
+    assert bot.is_closed()
+    # close() swallows and logs what goes wrong, so the log is where a failure would show.
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
 
 
 async def test_start_up_syncs_only_the_development_guild(tmp_path: Path, seeded_store: InsightStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -56,29 +57,41 @@ async def test_add_by_a_manager_reports_counts(harness: BotHarness, seeded_store
 
 
 async def test_ingest_of_a_brief_attachment_reports_the_same_counts_as_the_command_line(
-    harness: BotHarness, seeded_store: InsightStore, shared_briefs: Path
+    harness: BotHarness, seeded_store: InsightStore, shared_briefs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upload = _brief_upload(harness, shared_briefs)
-    expected = await _expected_counts(seeded_store, shared_briefs)
+    path = sorted(shared_briefs.glob("*.txt"))[0]
+    # The command line, run for real on the same file into a store that has none of it either.
+    first_line, again_line = await _command_line_ingest(path, tmp_path / "cli-data", monkeypatch)
+    assert first_line.startswith("added ") and not first_line.startswith("added 0,")
 
     exchange = await harness.slash(MANAGER, "insight ingest", file=upload)
 
     assert exchange.callback_type == 5 and exchange.ephemeral
     assert [request.url for request in harness.fake.downloads()] == [upload["url"]]
-    assert expected in exchange.text
+    assert first_line in exchange.text
     again = await harness.slash(MANAGER, "insight ingest", file=upload)
-    assert "added 0, merged 0, unchanged" in again.text and "failed 0" in again.text
+    assert again_line in again.text and again_line.startswith("added 0, merged 0, unchanged")
 
 
-async def _expected_counts(store: InsightStore, shared_briefs: Path) -> str:
-    """The CLI's summary line (cli.render.ingest_report) for this file going into a store that has
-    none of it: every insight in the brief is new."""
-    from store.parsing import parse_file
+async def _command_line_ingest(path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """`insight-recall ingest PATH` twice, as a user runs it (with the fake embedder behind the same
+    seam the real start-up uses): its summary lines. In a thread, because the command line runs
+    its own event loop."""
+    from click.testing import CliRunner
 
-    path = sorted(shared_briefs.glob("*.txt"))[0]
-    brief = parse_file(path).briefs[0]
-    total = 1 + len(brief.related)
-    return f"added {total}, merged 0, unchanged 0, failed 0"
+    import cli.resources as cli_resources
+    from cli.main import cli as command_line
+    from tests.fakes import FakeEmbedder
+
+    monkeypatch.setattr(cli_resources, "build_embedder", lambda _settings: FakeEmbedder())
+    monkeypatch.setenv("INSIGHT_DATA_DIR", str(data_dir))
+    lines = []
+    for _ in range(2):
+        result = await asyncio.to_thread(CliRunner().invoke, command_line, ["ingest", str(path)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        lines.append(result.stdout.strip().splitlines()[0])
+    return lines[0], lines[1]
 
 
 async def test_ingest_lists_a_failed_file_with_its_reason(harness: BotHarness) -> None:

@@ -122,10 +122,10 @@ async def _bot_gateway_url(base: str, token: str) -> str:
 
 
 async def _open_store(settings: Settings) -> InsightStore:
-    from cli.resources import build_embedder
+    from cli.resources import build_loaded_embedder
     from store.service import InsightStore
 
-    embedder = await asyncio.to_thread(build_embedder, settings)
+    embedder = await asyncio.to_thread(build_loaded_embedder, settings)
     return await InsightStore.open(settings, embedder)
 
 

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import Settings
-from store.embedding import Embedder, load_embedder
-from store.service import InsightStore
+
+if TYPE_CHECKING:
+    from store.embedding import Embedder
+    from store.service import InsightStore
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """Kept as a seam so tests can hand in a fake embedder without loading torch."""
-    return load_embedder(
-        settings.embedding_model, settings.device, backend=settings.embedding_backend, cache_dir=settings.data_dir / "model-cache"
+    """Kept as a seam so tests can hand in a fake embedder without loading a model. The model
+    itself loads on the first encode, so commands that encode nothing never pay for it."""
+    from store.embedding import open_embedder
+
+    return open_embedder(
+        settings.embedding_model, settings.device, backend=settings.embedding_backend, cache_dir=settings.resolved_model_cache
     )
 
 
+def build_loaded_embedder(settings: Settings) -> Embedder:
+    """For the bot: loaded at start-up (while the gateway connects), not at the first search."""
+    embedder = build_embedder(settings)
+    load = getattr(embedder, "load", None)
+    return load() if callable(load) else embedder
+
+
 async def open_store(settings: Settings, *, reconcile: bool = True) -> InsightStore:
+    from store.service import InsightStore
+
     return await InsightStore.open(settings, build_embedder(settings), reconcile=reconcile)
 
 

@@ -19,7 +19,6 @@ async def check_health(settings: Settings) -> dict[str, str]:
     from sqlalchemy import text
 
     from store.database import create_engine
-    from store.vector_index import open_chroma_client
 
     problems: dict[str, str] = {}
     engine = create_engine(settings.resolved_database_url)
@@ -31,6 +30,9 @@ async def check_health(settings: Settings) -> dict[str, str]:
     finally:
         await engine.dispose()
     if settings.chroma_url:
+        # Imported only here: embedded Chroma has no server to ask, and numpy and chromadb cost time.
+        from store.vector_index import open_chroma_client
+
         try:
             client = await asyncio.to_thread(open_chroma_client, settings.chroma_url, settings.chroma_dir)
             await asyncio.to_thread(client.heartbeat)

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from cli import render
-from cli.resources import open_store, sample_briefs_dir
+from cli.resources import open_saved_lists, open_store, sample_briefs_dir
 from config.settings import ConfigError, Settings, load_settings
 from store.errors import StoreError
 
@@ -252,8 +252,8 @@ def saved_add(context: click.Context, user_id: str, insight_id: str, as_json: bo
     """Save an insight to a person's list (saving twice keeps one)."""
 
     async def work() -> bool:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return await store.saved.save(user_id, insight_id.strip().lower())
+        async with open_saved_lists(_settings(context)) as lists:
+            return await lists.save(user_id, insight_id.strip().lower())
 
     added = _run(work())
     _emit(as_json, {"saved": added, "already_saved": not added}, lambda: click.echo("saved" if added else "already saved"))
@@ -268,8 +268,8 @@ def saved_remove(context: click.Context, user_id: str, insight_id: str, as_json:
     """Remove an insight from a person's list."""
 
     async def work() -> bool:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return await store.saved.remove(user_id, insight_id.strip().lower())
+        async with open_saved_lists(_settings(context)) as lists:
+            return await lists.remove(user_id, insight_id.strip().lower())
 
     removed = _run(work())
     _emit(as_json, {"removed": removed}, lambda: click.echo("removed" if removed else "it was not in the list"))
@@ -286,11 +286,11 @@ def saved_list(context: click.Context, user_id: str, page: int, per_page: int, q
     """A person's saved insights, newest first."""
 
     async def work() -> dict[str, Any]:
-        async with await open_store(_settings(context), reconcile=False) as store:
+        async with open_saved_lists(_settings(context)) as lists:
             if query is not None:
-                items = await store.saved.search(user_id, query, limit=per_page)
+                items = await lists.search(user_id, query, limit=per_page)
                 return {"page": 1, "pages": 1, "total": len(items), "items": [render.saved_item(item) for item in items]}
-            listing = await store.saved.list(user_id, page=page, per_page=per_page)
+            listing = await lists.list(user_id, page=page, per_page=per_page)
             return {
                 "page": listing.page,
                 "pages": listing.pages,
@@ -313,8 +313,8 @@ def saved_export(context: click.Context, user_id: str, fmt: str, output: Path | 
     from store.export import export_saved
 
     async def work() -> tuple[str, bytes]:
-        async with await open_store(_settings(context), reconcile=False) as store:
-            return export_saved(await store.saved.all_items(user_id), fmt)  # type: ignore[arg-type]
+        async with open_saved_lists(_settings(context)) as lists:
+            return export_saved(await lists.all_items(user_id), fmt)  # type: ignore[arg-type]
 
     _filename, body = _run(work())
     if output is None:

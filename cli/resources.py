@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from store.embedding import Embedder
+    from store.saved import SavedLists
     from store.service import InsightStore
 
 
@@ -34,6 +37,23 @@ async def open_store(settings: Settings, *, reconcile: bool = True) -> InsightSt
     from store.service import InsightStore
 
     return await InsightStore.open(settings, build_embedder(settings), reconcile=reconcile)
+
+
+@asynccontextmanager
+async def open_saved_lists(settings: Settings) -> AsyncIterator[SavedLists]:
+    """Saved lists live in SQL alone, so their commands open neither Chroma nor the model (and,
+    with no embedded Chroma open, need not wait for the data-directory lock)."""
+    from store.database import create_engine, initialise
+    from store.saved import SavedLists
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await initialise(engine)
+        yield SavedLists(engine)
+    finally:
+        await engine.dispose()
 
 
 def sample_briefs_dir() -> Path:

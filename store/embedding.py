@@ -15,6 +15,7 @@ threads fails with "Already borrowed"; concurrent query encodes are instead gath
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -169,35 +170,69 @@ class LazyEmbedder:
 
 
 def open_embedder(model: str, device: str, *, backend: str = "onnx", cache_dir: Path | None = None) -> LazyEmbedder:
-    """Checks now, cheaply, that the model can be loaded (so a missing preparation stops start-up
-    at once with the command that fixes it); the model itself loads on the first encode."""
+    """Reads only small files now; the model loads (and, if it was never prepared, is prepared)
+    on the first encode, so a command that encodes nothing never waits for either. A model that
+    cannot be prepared here (no PyTorch) stops the first encode with the command that fixes it."""
     if cache_dir is None:
         cache_dir = Path(tempfile.mkdtemp(prefix="insight-model-"))
     if backend != "onnx" or device != "cpu":
         return _torch_embedder(model, device)
     prepared, reason = find_prepared(cache_dir, model)
+    if prepared is not None and prepared.verified:
+        checked = prepared
+        return LazyEmbedder(model, checked.dimension, lambda: _load_onnx(model, checked, cache_dir), checked.vocabulary)
+    location = resolve_model_location(model)
+    dimension = prepared.dimension if prepared is not None else _declared_dimension(location)
     if prepared is None:
-        if not pytorch_installed():
-            raise ModelNotPrepared(f"the embedding model {model} is {reason}: run `{PREPARE_COMMAND}`")
-        log.warning("the embedding model is %s; preparing it for ONNX Runtime now (once)", reason)
-        try:
-            prepared = prepare_model(cache_dir, model)
-        except ModelNotSupported as error:
-            log.info("%s; encoding with PyTorch", error)
-            return _torch_embedder(model, device)
-        except Exception as error:
-            log.warning("cannot prepare the model for ONNX Runtime (%s: %s); encoding with PyTorch", type(error).__name__, error)
-            return _torch_embedder(model, device)
+        load = functools.partial(_prepare_and_load, model, device, cache_dir, reason)
+    else:
+        load = functools.partial(_unverified, model, device, prepared)
+    if dimension is None:
+        # The store needs the dimension when it opens; a model that does not state it is loaded to ask.
+        loaded = load()
+        return LazyEmbedder(model, loaded.dimension, lambda: loaded)
+    return LazyEmbedder(model, dimension, load, functools.partial(_source_vocabulary, location))
+
+
+def _prepare_and_load(model: str, device: str, cache_dir: Path, reason: str) -> Embedder:
+    if not pytorch_installed():
+        raise ModelNotPrepared(f"the embedding model {model} is {reason}: run `{PREPARE_COMMAND}`")
+    log.warning("the embedding model is %s; preparing it for ONNX Runtime now (once)", reason)
+    try:
+        prepared = prepare_model(cache_dir, model)
+    except ModelNotSupported as error:
+        log.info("%s; encoding with PyTorch", error)
+        return SentenceTransformerEmbedder(model, device=device)
+    except Exception as error:
+        log.warning("cannot prepare the model for ONNX Runtime (%s: %s); encoding with PyTorch", type(error).__name__, error)
+        return SentenceTransformerEmbedder(model, device=device)
     if not prepared.verified:
-        if not pytorch_installed():
-            raise ModelNotPrepared(
-                f"ONNX Runtime's vectors for {model} differ from PyTorch's (see {prepared.directory}); "
-                "install PyTorch, or set INSIGHT_EMBEDDING_BACKEND=torch"
-            )
-        log.warning("ONNX Runtime's vectors for %s differ from PyTorch's; encoding with PyTorch", model)
-        return _torch_embedder(model, device)
-    checked = prepared
-    return LazyEmbedder(model, prepared.dimension, lambda: _load_onnx(model, checked, cache_dir), checked.vocabulary)
+        return _unverified(model, device, prepared)
+    return _load_onnx(model, prepared, cache_dir)
+
+
+def _unverified(model: str, device: str, prepared: PreparedModel) -> Embedder:
+    if not pytorch_installed():
+        raise ModelNotPrepared(
+            f"ONNX Runtime's vectors for {model} differ from PyTorch's (see {prepared.directory}); "
+            "install PyTorch, or set INSIGHT_EMBEDDING_BACKEND=torch"
+        )
+    log.warning("ONNX Runtime's vectors for %s differ from PyTorch's; encoding with PyTorch", model)
+    return SentenceTransformerEmbedder(model, device=device)
+
+
+def _source_vocabulary(location: str) -> frozenset[str]:
+    """Before the model is prepared, its words come from the files it ships with: a WordPiece
+    vocab.txt is plain text (milliseconds); any other tokenizer is asked through its tokenizer.json."""
+    words = Path(location) / "vocab.txt"
+    if words.is_file():
+        return frozenset(word for word in words.read_text(encoding="utf-8").split() if word.isalnum())
+    path = Path(location) / "tokenizer.json"
+    if not path.is_file():
+        return frozenset()
+    from tokenizers import Tokenizer
+
+    return frozenset(word for word in Tokenizer.from_file(str(path)).get_vocab() if word.isalnum())
 
 
 def _load_onnx(model: str, prepared: PreparedModel, cache_dir: Path) -> Embedder:

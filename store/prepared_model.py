@@ -36,15 +36,18 @@ from store.errors import StoreError
 log = logging.getLogger(__name__)
 
 # Raised whenever the files' layout or the way they are made changes, so older preparations are redone.
-PREPARE_VERSION = 2
+PREPARE_VERSION = 3
 TOLERANCE = 1e-4
 PREPARE_COMMAND = "insight-recall prepare-model"
 PROBES = (
     "A probe sentence about Quorvex, sleep debt and 42% faster indexes.",
     "Short.",
-    " ".join(["Long texts are cut at the model's limit, and both runtimes must cut them alike."] * 40),
     "Zürich's café owners 😀 and ‮ right-to-left marks",
+    " ".join(["Long texts are cut at the model's limit, and both runtimes must cut them alike."] * 40),
 )
+# Every load compares the short probes (one small batch, milliseconds) with PyTorch's vectors: enough
+# to notice damaged files. The long probe, for truncation, is compared once, when the model is prepared.
+LOAD_CHECK_PROBES = 3
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 GRAPH_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"

@@ -98,11 +98,12 @@ def test_a_truncated_graph_is_prepared_again(prepared_copy: Path, caplog: pytest
     graph = model_directory(prepared_copy, MODEL) / "model.onnx"
     graph.write_bytes(b"half a file")
     assert find_prepared(prepared_copy, MODEL)[0] is None
+    opened = open_embedder(MODEL, "cpu", cache_dir=prepared_copy)
+    assert opened.dimension == 384 and not opened.is_loaded, "nothing is prepared before something is encoded"
     with caplog.at_level(logging.WARNING):
-        opened = open_embedder(MODEL, "cpu", cache_dir=prepared_copy)
+        assert opened.encode(["Custom AI chips"]).shape == (1, 384)
     assert "damaged" in caplog.text and "preparing it for ONNX Runtime" in caplog.text
-    assert graph.stat().st_size > 1_000_000
-    assert opened.encode(["Custom AI chips"]).shape == (1, 384)
+    assert graph.stat().st_size > 1_000_000 and find_prepared(prepared_copy, MODEL)[0] is not None
 
 
 def test_a_graph_damaged_inside_stops_with_the_command_when_pytorch_is_absent(
@@ -168,8 +169,8 @@ def test_pytorch_encodes_when_the_export_fails(
     monkeypatch.setattr(prepared_model, "_export", broken)
     with caplog.at_level(logging.WARNING):
         opened = open_embedder(MODEL, "cpu", cache_dir=tmp_path / "cache")
+        assert opened.backend == "torch"
     assert "No module named 'onnx'" in caplog.text and "encoding with PyTorch" in caplog.text
-    assert opened.backend == "torch"
     assert not list((tmp_path / "cache").iterdir()), "an interrupted preparation leaves nothing behind"
 
 

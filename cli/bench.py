@@ -89,6 +89,12 @@ def _table(result: dict[str, Any]) -> None:
         f"ingest: {ingest['insights']} insights in {ingest['first_seconds']} s = {ingest['insights_per_second']}/s; "
         f"re-ingest {ingest['reingest_seconds']} s ({ingest['reingest_speedup']}x faster)"
     )
+    jsonl = result.get("jsonl_reingest")
+    if jsonl:
+        console.print(
+            f"JSON Lines: {jsonl['lines']:,} lines ingested in {jsonl['first_seconds']} s; "
+            f"unchanged again in {jsonl['reingest_seconds']} s ({jsonl['reingest_speedup']}x faster)"
+        )
     quality = result["quality"]
     console.print(f"quality: hit@1 {quality['hit_at_1']}, hit@3 {quality['hit_at_3']}, MRR {quality['mrr']}")
     for name, verdict in result["targets"].items():

@@ -50,7 +50,10 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         assert isinstance(figure, (int, float)) and figure > 0
     assert all(isinstance(report["quality"][name], (int, float)) for name in ("hit_at_1", "hit_at_3", "mrr"))
     assert report["quality"]["hit_at_3"] == 1.0
-    assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
+    jsonl = report["jsonl_reingest"]
+    assert jsonl["lines"] == 300 and jsonl["first_added"] == 300 and jsonl["reingest_unchanged"] == 300
+    assert jsonl["reingest_seconds"] > 0 and jsonl["reingest_speedup"] > 0
+    assert len(report["targets"]) == 9 and all("met" in verdict for verdict in report["targets"].values())
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"
 
 

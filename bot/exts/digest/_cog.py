@@ -9,6 +9,7 @@ discord.ext.tasks stops for good on an exception it does not handle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
 from store.digest import schedule
 from store.errors import InvalidInput
+from store.heartbeat import DIGEST, beat
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -68,6 +70,9 @@ class DigestCog(commands.Cog):
             await self.post_due_digests()
         except Exception:
             log.exception("the digest loop hit an error; it goes on at the next beat")
+        # The loop is alive even when a beat failed; `insight-recall health` notices when it stops.
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(beat, self.bot.settings.data_dir, DIGEST)
 
     @scheduler.before_loop
     async def _wait_for_store(self) -> None:

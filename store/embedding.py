@@ -252,9 +252,14 @@ def _load_onnx(model: str, prepared: PreparedModel, cache_dir: Path) -> Embedder
 
 
 def _torch_embedder(model: str, device: str) -> LazyEmbedder:
-    return LazyEmbedder(
-        model, _declared_dimension(resolve_model_location(model)), lambda: SentenceTransformerEmbedder(model, device=device)
-    )
+    location = resolve_model_location(model)
+    dimension = _declared_dimension(location)
+    load = functools.partial(SentenceTransformerEmbedder, model, device=device)
+    if dimension is None:
+        loaded = load()
+        return LazyEmbedder(model, loaded.dimension, lambda: loaded)
+    # Words from the model's own files, so opening the store loads nothing on this backend either.
+    return LazyEmbedder(model, dimension, load, functools.partial(_source_vocabulary, location))
 
 
 def _declared_dimension(location: str) -> int | None:

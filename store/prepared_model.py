@@ -138,9 +138,9 @@ def find_prepared(cache_root: Path, model: str) -> tuple[PreparedModel | None, s
 
 
 def _source_matches(source: dict[str, Any]) -> bool:
-    location = source.get("location")
+    location = Path(str(source.get("location", "")))
     for name, expected in source.get("files", {}).items():
-        path = Path(location) / name
+        path = location / name
         try:
             status = path.stat()
         except OSError:

@@ -184,7 +184,8 @@ def test_a_model_that_is_not_mean_pooled_stays_on_pytorch(tmp_path: Path, monkey
 
 def test_the_torch_backend_setting_keeps_pytorch(tmp_path: Path) -> None:
     opened = open_embedder(MODEL, "cpu", backend="torch", cache_dir=tmp_path / "cache")
-    assert opened.dimension == 384 and not opened.is_loaded, "the dimension comes from the model's files"
+    assert opened.dimension == 384 and "chips" in opened.vocabulary
+    assert not opened.is_loaded, "the dimension and the words come from the model's files"
     vector = opened.encode(["Custom AI chips cut inference cost."])
     assert opened.backend == "torch"
     assert vector.shape == (1, 384) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -83,9 +84,24 @@ saved_items = Table(
     Index("ix_saved_items_user_time", "user_id", "saved_at"),
 )
 
+# Files already ingested, by origin (the path as named) and content hash, so an unchanged file is
+# recognised before it is parsed. Only a shortcut: without a row the file is parsed and written as
+# always, and nothing else reads this table.
+ingested_files = Table(
+    "ingested_files",
+    metadata,
+    Column("origin", Text, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    # What a re-ingest reports for the file: its insights (as "unchanged") and the parts it skipped.
+    Column("occurrences", Integer, nullable=False),
+    Column("problems", Text, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
 __all__ = [
     "SCHEMA_VERSION",
     "briefs",
+    "ingested_files",
     "insight_sources",
     "insights",
     "metadata",

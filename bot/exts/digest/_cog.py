@@ -9,6 +9,7 @@ discord.ext.tasks stops for good on an exception it does not handle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ from bot.replies import defer_thinking, send, send_notice
 from store.digest import schedule
 from store.digest.service import DigestStatus
 from store.errors import InvalidInput, StoreUnavailable
+from store.heartbeat import DIGEST, beat
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -81,6 +83,9 @@ class DigestCog(commands.Cog):
     async def scheduler(self) -> None:
         # Starts the posts and returns: a guild whose post waits out Discord's retries must hold
         # up neither other guilds nor the next beat.
+        # The loop is alive even when a beat fails; `insight-recall health` notices when it stops.
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(beat, self.bot.settings.data_dir, DIGEST)
         try:
             started = await self.start_due_digests()
         except StoreUnavailable:

@@ -120,9 +120,9 @@ async def _bot_gateway_url(base: str, token: str) -> str:
 
 
 async def _open_store(settings: Settings) -> InsightStore:
-    from store import InsightStore, build_embedder
+    from store import InsightStore, build_loaded_embedder
 
-    embedder = await asyncio.to_thread(build_embedder, settings)
+    embedder = await asyncio.to_thread(build_loaded_embedder, settings)
     return await InsightStore.open(settings, embedder)
 
 
@@ -147,6 +147,7 @@ async def _serve(settings: Settings, token: str) -> int:
 
     store_task = asyncio.create_task(_open_store(settings), name="open-store")
     bot_task = asyncio.create_task(bot.start(token), name="discord-client")
+    heartbeat_task = asyncio.create_task(_gateway_heartbeat(bot, settings), name="gateway-heartbeat")
     stop_task = asyncio.create_task(stopping.wait(), name="stop-signal")
     exit_code = ExitCode.OK
     store: InsightStore | None = None
@@ -181,9 +182,29 @@ async def _serve(settings: Settings, token: str) -> int:
                 break
     finally:
         stop_task.cancel()
+        heartbeat_task.cancel()
+        await asyncio.gather(heartbeat_task, return_exceptions=True)
         await stop_gateway(bot_task)
         await _shutdown(bot, store_task, store)
     return exit_code
+
+
+async def _gateway_heartbeat(bot: InsightBot, settings: Settings) -> None:
+    """Beats while connected to Discord, so `insight-recall health` notices a hung or lost gateway."""
+    from store import GATEWAY_HEARTBEAT as GATEWAY
+    from store import HEARTBEAT_SECONDS as BEAT_SECONDS
+    from store import record_heartbeat as beat
+
+    warned = False
+    while True:
+        if bot.is_ready() and not bot.is_closed():
+            try:
+                await asyncio.to_thread(beat, settings.data_dir, GATEWAY)
+            except OSError as error:
+                if not warned:
+                    log.warning("cannot write the heartbeat in %s: %s", settings.data_dir, error)
+                    warned = True
+        await asyncio.sleep(BEAT_SECONDS)
 
 
 async def stop_gateway(running: asyncio.Task[None]) -> None:
@@ -205,6 +226,14 @@ async def _shutdown(bot: InsightBot, store_task: asyncio.Task[InsightStore], sto
         store = store_task.result()
     if store is not None:
         await store.close()
+    # A clean stop leaves no heartbeat behind, so health does not report a bot that was stopped on purpose.
+    from store import DIGEST_HEARTBEAT as DIGEST
+    from store import GATEWAY_HEARTBEAT as GATEWAY
+    from store import clear_heartbeat as stop
+
+    for part in (GATEWAY, DIGEST):
+        with contextlib.suppress(OSError):
+            stop(bot.settings.data_dir, part)
     log.info("stopped")
 
 

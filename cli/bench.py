@@ -96,6 +96,12 @@ def _table(result: dict[str, Any]) -> None:
         f"ingest: {ingest['insights']} insights in {ingest['first_seconds']} s = {ingest['insights_per_second']}/s; "
         f"re-ingest {ingest['reingest_seconds']} s ({ingest['reingest_speedup']}x faster)"
     )
+    jsonl = result.get("jsonl_reingest")
+    if jsonl:
+        console.print(
+            f"JSON Lines: {jsonl['lines']:,} lines ingested in {jsonl['first_seconds']} s; "
+            f"unchanged again in {jsonl['reingest_seconds']} s ({jsonl['reingest_speedup']}x faster)"
+        )
     quality = result["quality"]
     for label, splits in (("with", quality["with_distractors"]), ("without", quality["without_distractors"])):
         for split, scores in splits.items():

@@ -1,7 +1,10 @@
 """`insight-recall`: the command line, a thin front over ``store`` like the bot.
 
-Each command reads settings, loads the embedding model and opens the store once, does one thing,
-and prints either a human view or (with --json) one JSON document that scripts and benchmarks read.
+Each command reads settings, opens the store once, does one thing, and prints either a human view
+or (with --json) one JSON document that scripts and benchmarks read. Settings are read when a
+command first needs them and the store's modules are imported inside the commands, so --help and
+--version answer at once (even with a wrong setting), and the model loads only if something is
+encoded.
 """
 
 from __future__ import annotations
@@ -16,17 +19,48 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli import render
-from cli.resources import sample_briefs_dir, with_store
+from cli.resources import sample_briefs_dir, with_saved_lists, with_store
 from config.exit_codes import ExitCode
 from config.settings import ConfigError, Settings, load_settings
-from store import StoreError, export_saved
+from store import StoreError
 
 if TYPE_CHECKING:
-    from store import InsightStore
+    from store import InsightStore, SavedLists
 
 
 def _settings(context: click.Context) -> Settings:
     return context.obj["settings"]  # type: ignore[no-any-return]
+
+
+class _CommandResources(dict[str, Any]):
+    """The click context's ``obj``: ``obj["settings"]`` reads and checks the settings on first use,
+    so a wrong setting stops the commands that need settings, never --help."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self._verbose = verbose
+
+    def __missing__(self, key: str) -> Any:
+        if key != "settings":
+            raise KeyError(key)
+        try:
+            settings = load_settings()
+        except ConfigError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(ExitCode.CONFIG)
+        _configure_logging(settings, self._verbose)
+        self["settings"] = settings
+        return settings
+
+
+def _configure_logging(settings: Settings, verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "filelock"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -37,23 +71,60 @@ def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="insight-recall", prog_name="insight-recall", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
 @click.pass_context
 def cli(context: click.Context, verbose: bool) -> None:
     """Recall podcast-brief insights by meaning, from the command line or Discord."""
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(ExitCode.CONFIG)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    context.obj = _CommandResources(verbose)
+
+
+@cli.command("prepare-model")
+@click.option("--force", is_flag=True, help="Prepare again even if a checked preparation exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def prepare_model_command(context: click.Context, force: bool, as_json: bool) -> None:
+    """Export the embedding model for ONNX Runtime and check it against PyTorch (set-up runs this once)."""
+    from store import ModelNotSupported, find_prepared, prepare_model, pytorch_installed
+
+    settings = _settings(context)
+    cache = settings.resolved_model_cache
+    prepared, reason = (None, "asked to prepare again") if force else find_prepared(cache, settings.embedding_model)
+    if prepared is not None:
+        try:
+            from store import OnnxEmbedder
+
+            OnnxEmbedder(settings.embedding_model, prepared)
+        except Exception as error:
+            prepared, reason = None, f"damaged ({type(error).__name__}: {error})"
+    made = prepared is None
+    if prepared is None:
+        if not pytorch_installed():
+            click.echo("error: preparing the model needs PyTorch and sentence-transformers: run bash scripts/setup.sh", err=True)
+            sys.exit(ExitCode.FAILED)
+        logging.getLogger(__name__).info("preparing %s: %s", settings.embedding_model, reason)
+        try:
+            prepared = prepare_model(cache, settings.embedding_model)
+        except ModelNotSupported as error:
+            click.echo(f"nothing to prepare: {error}; it is encoded with PyTorch")
+            return
+    summary = {
+        "model": settings.embedding_model,
+        "directory": str(prepared.directory),
+        "dimension": prepared.dimension,
+        "verified": prepared.verified,
+        "largest_difference": prepared.manifest["largest_difference"],
+        "prepared_now": made,
+    }
+    _emit(
+        as_json,
+        summary,
+        lambda: click.echo(
+            f"{'prepared' if made else 'already prepared'}: {prepared.directory} "
+            f"(largest difference from PyTorch {summary['largest_difference']:.1g}"
+            f"{'' if prepared.verified else ', too large: PyTorch will encode'})"
+        ),
     )
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "filelock"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    context.obj = {"settings": settings}
 
 
 @cli.command()
@@ -164,10 +235,10 @@ def _user_option(function: Callable[..., Any]) -> Callable[..., Any]:
 def saved_add(context: click.Context, user_id: str, insight_id: str, as_json: bool) -> None:
     """Save an insight to a person's list (saving twice keeps one)."""
 
-    async def work(store: InsightStore) -> bool:
-        return await store.saved.save(user_id, insight_id.strip().lower())
+    async def work(lists: SavedLists) -> bool:
+        return await lists.save(user_id, insight_id.strip().lower())
 
-    added = with_store(context, work)
+    added = with_saved_lists(context, work)
     _emit(as_json, {"saved": added, "already_saved": not added}, lambda: click.echo("saved" if added else "already saved"))
 
 
@@ -179,10 +250,10 @@ def saved_add(context: click.Context, user_id: str, insight_id: str, as_json: bo
 def saved_remove(context: click.Context, user_id: str, insight_id: str, as_json: bool) -> None:
     """Remove an insight from a person's list."""
 
-    async def work(store: InsightStore) -> bool:
-        return await store.saved.remove(user_id, insight_id.strip().lower())
+    async def work(lists: SavedLists) -> bool:
+        return await lists.remove(user_id, insight_id.strip().lower())
 
-    removed = with_store(context, work)
+    removed = with_saved_lists(context, work)
     _emit(as_json, {"removed": removed}, lambda: click.echo("removed" if removed else "it was not in the list"))
 
 
@@ -196,11 +267,11 @@ def saved_remove(context: click.Context, user_id: str, insight_id: str, as_json:
 def saved_list(context: click.Context, user_id: str, page: int, per_page: int, query: str | None, as_json: bool) -> None:
     """A person's saved insights, newest first."""
 
-    async def work(store: InsightStore) -> dict[str, Any]:
+    async def work(lists: SavedLists) -> dict[str, Any]:
         if query is not None:
-            items = await store.saved.search(user_id, query, limit=per_page)
+            items = await lists.search(user_id, query, limit=per_page)
             return {"page": 1, "pages": 1, "total": len(items), "items": [render.saved_item(item) for item in items]}
-        listing = await store.saved.list(user_id, page=page, per_page=per_page)
+        listing = await lists.list(user_id, page=page, per_page=per_page)
         return {
             "page": listing.page,
             "pages": listing.pages,
@@ -208,7 +279,7 @@ def saved_list(context: click.Context, user_id: str, page: int, per_page: int, q
             "items": [render.saved_item(item) for item in listing.items],
         }
 
-    listing = with_store(context, work)
+    listing = with_saved_lists(context, work)
     _emit(as_json, listing, lambda: render.saved_listing(listing))
 
 
@@ -220,10 +291,12 @@ def saved_list(context: click.Context, user_id: str, page: int, per_page: int, q
 def saved_export(context: click.Context, user_id: str, fmt: str, output: Path | None) -> None:
     """Export a person's saved list as Markdown, CSV or JSON."""
 
-    async def work(store: InsightStore) -> tuple[str, bytes]:
-        return export_saved(await store.saved.all_items(user_id), fmt)  # type: ignore[arg-type]
+    from store import export_saved
 
-    _filename, body = with_store(context, work)
+    async def work(lists: SavedLists) -> tuple[str, bytes]:
+        return export_saved(await lists.all_items(user_id), fmt)  # type: ignore[arg-type]
+
+    _filename, body = with_saved_lists(context, work)
     if output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()

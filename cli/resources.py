@@ -8,21 +8,27 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from config.exit_codes import ExitCode
 from config.settings import Settings
-from store import InsightStore, StoreError, build_embedder
+from store import StoreError, build_embedder, open_saved_lists
 
-__all__ = ["build_embedder", "open_store", "run_async", "sample_briefs_dir", "with_store"]
+if TYPE_CHECKING:
+    from store import InsightStore, SavedLists
+
+__all__ = ["build_embedder", "open_store", "run_async", "sample_briefs_dir", "with_saved_lists", "with_store"]
 
 T = TypeVar("T")
 
 
 async def open_store(settings: Settings, *, reconcile: bool = True) -> InsightStore:
-    # build_embedder is looked up here, in this module, so tests can hand in a fake embedder.
+    # Imported here so that --help and --version import nothing of the store's machinery; and
+    # build_embedder is looked up in this module, so tests can hand in a fake embedder.
+    from store import InsightStore
+
     return await InsightStore.open(settings, build_embedder(settings), reconcile=reconcile)
 
 
@@ -43,6 +49,16 @@ def with_store(context: click.Context, work: Callable[[InsightStore], Awaitable[
     async def opened() -> T:
         async with await open_store(context.obj["settings"], reconcile=reconcile) as store:
             return await work(store)
+
+    return run_async(opened())
+
+
+def with_saved_lists(context: click.Context, work: Callable[[SavedLists], Awaitable[T]]) -> T:
+    """As with_store, for the saved-list commands, which need SQL only (no Chroma, no model)."""
+
+    async def opened() -> T:
+        async with open_saved_lists(context.obj["settings"]) as lists:
+            return await work(lists)
 
     return run_async(opened())
 

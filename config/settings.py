@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         "onnx",
         description="On CPU, run the model's transformer in ONNX Runtime (same vectors, ~4x faster queries) or in PyTorch.",
     )
+    model_cache: Path | None = Field(
+        None,
+        description="Where `insight-recall prepare-model` puts the model for ONNX Runtime; unset means data_dir/model-cache.",
+    )
     result_count: int = Field(5, ge=1, le=10, description="How many results a search returns by default.")
     min_score: float = Field(0.28, ge=-1.0, le=1.0, description="Cosine similarity below which a match is too weak to show.")
     same_idea_threshold: float = Field(
@@ -63,7 +67,12 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = Field(None, description="Guild that receives command syncs at start-up (development).")
     sharded: bool = Field(False, description="Run with discord.py's AutoShardedClient.")
 
-    @field_validator("chroma_url", "database_url", "dev_guild_id", mode="before")
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("chroma_url", "database_url", "dev_guild_id", "model_cache", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -73,8 +82,9 @@ class Settings(BaseSettings):
     @field_validator("chroma_url")
     @classmethod
     def _chroma_url_shape(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s:]+(:\d+)?/?$", value):
-            raise ValueError("must look like http://host:port (for example http://127.0.0.1:8000)")
+        # A host name, an IPv4 address or a bracketed IPv6 address ([::1]), then an optional port.
+        if value is not None and not re.match(r"^https?://([^/\s:\[\]]+|\[[0-9A-Fa-f:.]+(%[\w.-]+)?\])(:\d{1,5})?/?$", value):
+            raise ValueError("must look like http://host:port (for example http://127.0.0.1:8000 or http://[::1]:8000)")
         return value.rstrip("/") if value else value
 
     @field_validator("database_url")
@@ -100,6 +110,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'insight-recall.db').resolve()}"
+
+    @property
+    def resolved_model_cache(self) -> Path:
+        return self.model_cache if self.model_cache is not None else self.data_dir / "model-cache"
 
     @property
     def chroma_dir(self) -> Path:

@@ -13,13 +13,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# The public name and the module that defines it. A front needing something else asks for a method
+# The public name and the module that defines it ("module:name" where the module's own name would be
+# unclear beside the others). A front needing something else asks for a method
 # or a name here; it does not reach into the module.
 _EXPORTS: dict[str, str] = {
     # The store and what it is built from once at start-up.
     "InsightStore": "store.service",
     "ReconcileReport": "store.service",
     "build_embedder": "store.startup",
+    "build_loaded_embedder": "store.startup",
+    "open_saved_lists": "store.startup",
+    "ModelNotSupported": "store.prepared_model",
+    "find_prepared": "store.prepared_model",
+    "prepare_model": "store.prepared_model",
+    "pytorch_installed": "store.prepared_model",
+    "OnnxEmbedder": "store.onnx_encoder",
+    "HEARTBEAT_SECONDS": "store.heartbeat:BEAT_SECONDS",
+    "GATEWAY_HEARTBEAT": "store.heartbeat:GATEWAY",
+    "DIGEST_HEARTBEAT": "store.heartbeat:DIGEST",
+    "record_heartbeat": "store.heartbeat:beat",
+    "clear_heartbeat": "store.heartbeat:stop",
     "Embedder": "store.embedding",
     "SavedLists": "store.saved",
     # What it returns.
@@ -59,7 +72,10 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "DIGEST_HEARTBEAT",
     "DISTRACTOR_SEED",
+    "GATEWAY_HEARTBEAT",
+    "HEARTBEAT_SECONDS",
     "ID_LENGTH",
     "MAX_QUERY_CHARS",
     "RANKINGS",
@@ -73,6 +89,8 @@ __all__ = [
     "InsightNotFound",
     "InsightStore",
     "InvalidInput",
+    "ModelNotSupported",
+    "OnnxEmbedder",
     "ReconcileReport",
     "RelatedInsight",
     "SavedItem",
@@ -84,14 +102,21 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "build_embedder",
+    "build_loaded_embedder",
     "check_health",
     "clean_text",
+    "clear_heartbeat",
     "export_saved",
+    "find_prepared",
     "insight_id",
     "local_today",
     "looks_like_insight_id",
+    "open_saved_lists",
     "parse_time",
     "parse_timezone",
+    "prepare_model",
+    "pytorch_installed",
+    "record_heartbeat",
     "run_bench",
     "run_evaluation",
     "timezone_choices",
@@ -99,10 +124,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    where = _EXPORTS.get(name)
+    if where is None:
         raise AttributeError(f"module 'store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, defined_as = where.partition(":")
+    value = getattr(importlib.import_module(module), defined_as or name)
     globals()[name] = value
     return value
 
@@ -121,9 +147,16 @@ if TYPE_CHECKING:
     from store.evaluation.harness import DISTRACTOR_SEED, RANKINGS, run_evaluation
     from store.export import export_saved
     from store.health import check_health
+    from store.heartbeat import BEAT_SECONDS as HEARTBEAT_SECONDS
+    from store.heartbeat import DIGEST as DIGEST_HEARTBEAT
+    from store.heartbeat import GATEWAY as GATEWAY_HEARTBEAT
+    from store.heartbeat import beat as record_heartbeat
+    from store.heartbeat import stop as clear_heartbeat
     from store.model import IngestReport, RelatedInsight, SearchHit, SearchResult, SourceRef
+    from store.onnx_encoder import OnnxEmbedder
+    from store.prepared_model import ModelNotSupported, find_prepared, prepare_model, pytorch_installed
     from store.saved import SavedItem, SavedLists, SavedPage
     from store.search import MAX_QUERY_CHARS
     from store.service import InsightStore, ReconcileReport
-    from store.startup import build_embedder
+    from store.startup import build_embedder, build_loaded_embedder, open_saved_lists
     from store.text import ID_LENGTH, clean_text, insight_id, looks_like_insight_id

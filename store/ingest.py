@@ -133,6 +133,19 @@ class Ingestor:
         return links
 
 
+def occurrence_count(parsed: Sequence[ParsedBrief]) -> int:
+    """How many insight occurrences these briefs write (what a report counts), without writing."""
+    count = 0
+    for brief in parsed:
+        main_text = _usable(brief.main)
+        if main_text is None:
+            continue
+        main_id = insight_id(main_text)
+        related = {insight_id(text) for text in map(_usable, brief.related) if text is not None}
+        count += 1 + len(related - {main_id})
+    return count
+
+
 def _usable(raw: str) -> str | None:
     text = clean_text(raw)
     if not text:

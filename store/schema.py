@@ -137,6 +137,20 @@ digest_feedback = Table(
     Column("kind", String(16), primary_key=True),
 )
 
+# Files already ingested, by origin (the path as named) and content hash, so an unchanged file is
+# recognised before it is parsed. Only a shortcut: without a row the file is parsed and written as
+# always, and nothing else reads this table.
+ingested_files = Table(
+    "ingested_files",
+    metadata,
+    Column("origin", Text, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    # What a re-ingest reports for the file: its insights (as "unchanged") and the parts it skipped.
+    Column("occurrences", Integer, nullable=False),
+    Column("problems", Text, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
 __all__ = [
     "SCHEMA_VERSION",
     "briefs",
@@ -144,6 +158,7 @@ __all__ = [
     "digest_items",
     "digest_runs",
     "digest_settings",
+    "ingested_files",
     "insight_sources",
     "insights",
     "metadata",

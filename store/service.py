@@ -24,10 +24,10 @@ from store.database import create_engine, initialise
 from store.digest.service import DigestService
 from store.embedding import Embedder, QueryEncoder
 from store.errors import DataDirectoryLocked, InvalidInput, StoreUnavailable
-from store.ingest import BRIEFS_PER_BATCH, Ingestor
+from store.ingest import BRIEFS_PER_BATCH, Ingestor, occurrence_count
+from store.ingest_log import IngestedFile, IngestLog, file_digest
 from store.model import BriefSource, IngestReport, ParsedBrief, SearchHit, SearchResult
 from store.outages import is_outage, translate_outages
-from store.parsing import ParseError, iter_input_files, parse_bytes, parse_file
 from store.repository import InsightRepository, WriteBatch
 from store.saved import SavedLists
 from store.search import Searcher, SearchTuning
@@ -75,6 +75,7 @@ class InsightStore:
             vocabulary=getattr(embedder, "vocabulary", None) or None,
         )
         self.ingestor = Ingestor(self.repository, index, embedder, settings.same_idea_threshold)
+        self.ingest_log = IngestLog(engine)
         self.digests = DigestService(engine, self.repository, index, settings.same_idea_threshold)
         self._lock = lock
         self._chroma_client = chroma_client
@@ -127,12 +128,27 @@ class InsightStore:
     async def ingest_paths(self, paths: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Every file is parsed before anything of it is written, so a file that fails leaves
         nothing behind; the others still go in."""
+        # Imported here: the parsers (BeautifulSoup among them) cost a tenth of a second that
+        # commands which only read never need.
+        from store.parsing import ParseError, iter_input_files, parse_file
+
         report = IngestReport()
+        entries = list(iter_input_files(paths))
+        candidates = [entry for entry in entries if not isinstance(entry, tuple)]
+        digests = await asyncio.to_thread(lambda: {path: file_digest(path) for path in candidates})
+        known = await self.ingest_log.lookup([str(path) for path in candidates])
         parsed_files: list[tuple[Path, list[ParsedBrief]]] = []
-        for entry in iter_input_files(paths):
+        ingested: dict[Path, IngestedFile] = {}
+        for entry in entries:
             if isinstance(entry, tuple):
                 path, reason = entry
                 report.failed.append({"path": str(path), "error": reason})
+                continue
+            digest, previous = digests[entry], known.get(str(entry))
+            if digest is not None and previous is not None and previous.sha256 == digest:
+                # The same bytes under the same name: everything in it is stored already.
+                report.unchanged += previous.occurrences
+                report.problems.extend({"path": str(entry), "problem": problem} for problem in previous.problems)
                 continue
             try:
                 parsed = await asyncio.to_thread(parse_file, entry)
@@ -141,6 +157,8 @@ class InsightStore:
                 continue
             report.problems.extend({"path": str(entry), "problem": problem} for problem in parsed.problems)
             parsed_files.append((entry, parsed.briefs))
+            if digest is not None:
+                ingested[entry] = IngestedFile(str(entry), digest, occurrence_count(parsed.briefs), tuple(parsed.problems))
 
         total = sum(1 + len(brief.related) for _, briefs in parsed_files for brief in briefs)
         done = 0
@@ -156,6 +174,9 @@ class InsightStore:
                 await self.ingestor.ingest_briefs([brief for _, briefs in group for brief in briefs], report, advance)
             except StoreUnavailable as error:
                 report.failed.extend({"path": str(path), "error": str(error)} for path, _ in group)
+                continue
+            # Recorded only once the group is in SQL and Chroma, so a failed write is tried again in full.
+            await self.ingest_log.record(ingested[path] for path, _ in group if path in ingested)
             if self.ingestor.unindexed and time.monotonic() - self._last_repair >= REPAIR_PAUSE_SECONDS:
                 # A long run repairs as it goes instead of leaving its own gaps for later.
                 self._last_repair = time.monotonic()
@@ -167,6 +188,8 @@ class InsightStore:
     @translate_outages
     async def ingest_bytes(self, data: bytes, filename: str) -> IngestReport:
         """An uploaded file (from Discord): parsed in memory, written like a file from disk."""
+        from store.parsing import ParseError, parse_bytes
+
         report = IngestReport()
         try:
             parsed = await asyncio.to_thread(parse_bytes, data, filename)

@@ -51,10 +51,11 @@ def open_chroma_client(chroma_url: str | None, chroma_dir: Path) -> Any:
     if chroma_url:
         parsed = urlparse(chroma_url)
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        host = parsed.hostname or "127.0.0.1"
+        # Chroma joins host and port with a colon, so an IPv6 address keeps its brackets.
+        host = f"[{host}]" if ":" in host else host
         try:
-            return chromadb.HttpClient(
-                host=parsed.hostname or "127.0.0.1", port=port, ssl=parsed.scheme == "https", settings=settings
-            )
+            return chromadb.HttpClient(host=host, port=port, ssl=parsed.scheme == "https", settings=settings)
         except Exception as error:
             raise StoreUnavailable(f"cannot reach the Chroma server at {chroma_url}: {error}") from error
     chroma_dir.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         )
     assert set(quality["with_distractors"]) == set(quality["without_distractors"]) == {"dev", "test"}
     assert quality["without_distractors"]["test"]["hit_at_3"] >= 0.95
-    assert len(report["targets"]) == 7 and all("met" in verdict for verdict in report["targets"].values())
+    assert len(report["targets"]) == 9 and all("met" in verdict for verdict in report["targets"].values())
 
     # The figures agree with one another, so a wrong formula or a swapped field shows.
     lookup = size["lookup_ms"]
@@ -86,6 +86,9 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert targets["reingest_speedup"]["measured"] == ingest["reingest_speedup"]
     assert targets["reingest_speedup"]["met"] == (ingest["reingest_speedup"] >= 20.0)
     assert targets["ready_seconds"]["met"] == (size["start_up"]["ready_seconds"] <= 10.0)
+    jsonl = report["jsonl_reingest"]
+    assert jsonl["lines"] == 300 and jsonl["first_added"] == 300 and jsonl["reingest_unchanged"] == 300
+    assert jsonl["reingest_seconds"] > 0 and jsonl["reingest_speedup"] > 0
     assert (tmp_path / "cache").is_dir(), "embeddings are cached between runs"
 
 

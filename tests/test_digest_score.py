@@ -214,6 +214,7 @@ async def test_status_as_json_and_the_empty_store_message(settings: Settings) ->
             "next_post_local": None,
             "problem": unset.problem,
             "store_empty": True,
+            "state": "unset",
         }
         await opened.add_insight(MAIN)
         await digests.configure_channel("900", CHANNEL)

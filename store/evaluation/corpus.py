@@ -12,7 +12,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from store.parsing import parse_file
 from store.text import insight_id, normalise_for_id
 
 # The project's own sample briefs (sleep, investing, teams, AI systems) and the two shared sample
@@ -28,6 +27,10 @@ def corpus_paths() -> list[Path]:
 @cache
 def corpus_texts() -> tuple[str, ...]:
     """Every distinct insight of the corpus, in file order, as the ingest path stores it."""
+    # Imported here: the command line imports this package for its options, and commands that
+    # parse nothing (stats, saved lists) should not import the parsers and their HTML library.
+    from store.parsing import parse_file
+
     texts: dict[str, str] = {}
     for path in corpus_paths():
         for brief in parse_file(path).briefs:

@@ -9,6 +9,7 @@ discord.ext.tasks stops for good on an exception it does not handle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -25,7 +26,9 @@ from bot.checks import manager_only
 from bot.exts.digest._poster import post_digest
 from bot.limits import CHOICES
 from bot.replies import defer_thinking, send, send_notice
+from store import DIGEST_HEARTBEAT as DIGEST
 from store import DigestStatus, InvalidInput, StoreUnavailable, local_today, parse_time, parse_timezone, timezone_choices
+from store import record_heartbeat as beat
 
 if TYPE_CHECKING:
     from bot.client import InsightBot
@@ -80,6 +83,9 @@ class DigestCog(commands.Cog):
     async def scheduler(self) -> None:
         # Starts the posts and returns: a guild whose post waits out Discord's retries must hold
         # up neither other guilds nor the next beat.
+        # The loop is alive even when a beat fails; `insight-recall health` notices when it stops.
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(beat, self.bot.settings.data_dir, DIGEST)
         try:
             started = await self.start_due_digests()
         except StoreUnavailable:

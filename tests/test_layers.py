@@ -189,3 +189,29 @@ def test_only_the_dialect_seam_tells_sqlite_from_postgresql() -> None:
             elif isinstance(node, ast.Import) and any(alias.name.startswith("sqlalchemy.dialects") for alias in node.names):
                 reading.append(f"{name}:{node.lineno} imports sqlalchemy.dialects")
     assert reading == []
+
+
+# `run` prints no result (it runs the bot); `saved export` prints the export itself, in --format json too.
+WITHOUT_JSON = {"run", "saved export"}
+
+
+def test_every_command_that_prints_a_result_offers_json() -> None:
+    import click
+
+    from cli.main import cli
+
+    def commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+        found: list[tuple[str, click.Command]] = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found.extend(commands(command, f"{prefix}{name} "))
+            else:
+                found.append((f"{prefix}{name}", command))
+        return found
+
+    missing = [
+        name
+        for name, command in commands(cli)
+        if name not in WITHOUT_JSON and not any("--json" in getattr(parameter, "opts", []) for parameter in command.params)
+    ]
+    assert missing == []

@@ -21,6 +21,7 @@ import click
 from cli import render
 from cli.resources import sample_briefs_dir, with_saved_lists, with_store
 from config.exit_codes import ExitCode
+from config.logs import configure_logging
 from config.settings import ConfigError, Settings, load_settings
 from store import StoreError
 
@@ -48,19 +49,9 @@ class _CommandResources(dict[str, Any]):
         except ConfigError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(ExitCode.CONFIG)
-        _configure_logging(settings, self._verbose)
+        configure_logging(settings, self._verbose)
         self["settings"] = settings
         return settings
-
-
-def _configure_logging(settings: Settings, verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "filelock"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:

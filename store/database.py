@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -72,20 +72,8 @@ async def initialise(engine: AsyncEngine) -> None:
 
 
 async def _create_lexical_index(connection: AsyncConnection) -> None:
-    if connection.dialect.name == "sqlite":
-        await connection.execute(
-            text(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS insights_fts USING fts5("
-                "insight_id UNINDEXED, body, tokenize='porter unicode61 remove_diacritics 2')"
-            )
-        )
-    elif connection.dialect.name == "postgresql":
-        await connection.execute(
-            text(
-                "ALTER TABLE insights ADD COLUMN IF NOT EXISTS search_vector tsvector "
-                "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"
-            )
-        )
-        await connection.execute(text("CREATE INDEX IF NOT EXISTS ix_insights_search ON insights USING GIN (search_vector)"))
-    else:
-        raise StoreUnavailable(f"unsupported database dialect {connection.dialect.name}: use SQLite or PostgreSQL")
+    try:
+        index = sql_dialect.lexical_index(connection)
+    except sql_dialect.UnsupportedDatabase as error:
+        raise StoreUnavailable(str(error)) from None
+    await index.create(connection)

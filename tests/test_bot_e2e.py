@@ -37,7 +37,7 @@ def _environment(standin: DiscordStandIn | None, data_dir: Path, token: str | No
 
 def _cli(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=180
     )
 
 

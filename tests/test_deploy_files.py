@@ -54,7 +54,7 @@ def _health(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
     clean = {name: value for name, value in os.environ.items() if not name.startswith("INSIGHT_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot", "health", "--json"],
+        [sys.executable, "-m", "cli", "health", "--json"],
         cwd=REPO_ROOT,
         env=clean | environment,
         capture_output=True,

@@ -170,9 +170,9 @@ def test_one_helper_opens_the_store_for_every_command() -> None:
     assert opening == []
 
 
-# The seam, and database set-up, which creates each dialect's lexical index. The lexical index is
+# The seam. The lexical index is
 # still written and read in the repository through its dialect name (not by reading .dialect).
-DIALECT_SEAM = {"store/sql_dialect.py", "store/database.py"}
+DIALECT_SEAM = {"store/sql_dialect.py"}
 
 
 def test_only_the_dialect_seam_tells_sqlite_from_postgresql() -> None:
